@@ -1,0 +1,68 @@
+# Vietnamese Action Month assistant. `make run` to start everything, `make test` to check everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Rasa 3.6 needs Python 3.10: python3.10 on PATH, else the newest pyenv 3.10.x.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
+PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $(PYENV_ROOT)/versions/3.10.*/bin/python3.10 2>/dev/null | sort -V | tail -1)
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/current.tar.gz
+
+export PYTHONPATH := $(CURDIR)
+export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
+export TRACKER_SQLITE_PATH ?= var/tracker.db
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONWARNINGS := ignore
+
+TRAIN_INPUTS := config.yml bot/text.py $(shell find domain data content/faq bot/nlu -type f -not -name '*.pyc' 2>/dev/null)
+
+.PHONY: help install run test lint validate train content eval bench clean
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt requirements.lock
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 is required (Rasa 3.6 does not run on 3.11)."; \
+	  echo "Install it with 'pyenv install 3.10' or your package manager, so that python3.10 is on PATH."; exit 1; }
+	@echo "Creating $(VENV) with $(PYTHON310)"
+	$(PYTHON310) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip wheel
+	$(PY) -m pip install -q -r requirements.txt -c requirements.lock
+	touch $@
+
+install: $(VENV)/.installed ## Create .venv with the pinned dependencies
+
+content: $(VENV)/.installed ## Regenerate the FAQ training data and responses from content/faq/
+	$(PY) -m bot content build
+
+$(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
+	$(PY) -m bot content build
+	$(RASA) train --fixed-model-name current --out models --num-threads 2
+	@touch $(MODEL)
+
+train: $(MODEL) ## Train the model if the data changed
+
+run: $(MODEL) ## Start Rasa (:5005), the action server (:5055) and the desk (:8080)
+	@mkdir -p var
+	@$(PY) scripts/ensure_env.py
+	$(VENV)/bin/honcho start -f Procfile
+
+lint: $(VENV)/.installed ## Static checks
+	$(VENV)/bin/ruff check bot actions tests scripts
+
+validate: $(VENV)/.installed ## rasa data validate, failing on warnings
+	$(PY) -m bot content check-built
+	$(RASA) data validate --fail-on-warnings
+
+test: lint validate $(MODEL) ## Everything the project checks
+	$(PY) -m pytest -q
+	$(RASA) test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/core
+
+eval: $(MODEL) ## Held-out evaluation: intents and triage (writes docs/eval-report.md)
+	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out docs/eval-report.md
+
+clean: ## Remove models, results and local data
+	rm -rf models results var

@@ -1,0 +1,167 @@
+"""Thin Rasa custom actions: each reads the tracker, calls into `bot`, and replies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import replies
+from bot.assistant import services
+from bot.content.campaign import asked_year
+from bot.content.provinces import ProvinceMatch
+from bot.privacy import request_deletion
+from bot.triage import NEEDS_SUPPORT, TriageResult, assess, combine
+
+log = logging.getLogger(__name__)
+FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
+
+
+def _province(tracker: Tracker) -> tuple[ProvinceMatch | None, List[EventType]]:
+    """The province named in the latest message, else the one remembered in the slot."""
+    lib = services().library
+    found = lib.provinces.find(tracker.latest_message.get("text") or "")
+    if found:
+        return found, [SlotSet("province", found.named)]
+    remembered = tracker.get_slot("province")
+    if remembered:
+        current = lib.provinces.current_of(remembered)
+        if current:
+            return ProvinceMatch(current, remembered), []
+    return None, []
+
+
+class ActionHandleUrgent(Action):
+    """Someone is hurt or in danger: record a case, then answer with care and the numbers."""
+
+    def name(self) -> Text:
+        return "action_handle_urgent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        msg = tracker.latest_message
+        text = msg.get("text") or ""
+        intent = msg.get("intent") or {}
+        result = combine(assess(text), intent.get("name"), float(intent.get("confidence") or 0.0))
+        if not result.urgent:
+            # The classifier chose this action with low confidence and no rule fired: still escalate,
+            # a missed case is worse than a false alarm.
+            result = TriageResult(NEEDS_SUPPORT, ("bộ phân loại (độ tin cậy thấp)",))
+        province, events = _province(tracker)
+        svc = services()
+        case_id, recorded = await asyncio.to_thread(svc.escalate, tracker.sender_id, text, result, province,
+                                                    msg.get("message_id"))
+        dispatcher.utter_message(text=replies.urgent_reply(result, svc.library, province, case_id, recorded))
+        return events
+
+
+class ActionRequestCounselor(Action):
+    """The resident asks for a person: open a needs-support case."""
+
+    def name(self) -> Text:
+        return "action_request_counselor"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        msg = tracker.latest_message
+        province, events = _province(tracker)
+        svc = services()
+        result = TriageResult(NEEDS_SUPPORT, ("người dùng yêu cầu gặp tư vấn viên",))
+        case_id, recorded = await asyncio.to_thread(svc.escalate, tracker.sender_id, msg.get("text") or "",
+                                                    result, province, msg.get("message_id"))
+        dispatcher.utter_message(text=replies.counselor_request_reply(svc.library, province, case_id, recorded))
+        return events
+
+
+class ActionFindHotline(Action):
+    """Numbers to call, with the counseling line for the resident's province."""
+
+    def name(self) -> Text:
+        return "action_find_hotline"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        province, events = _province(tracker)
+        dispatcher.utter_message(text=replies.hotline_reply(services().library, province))
+        return events
+
+
+class ActionCampaignDates(Action):
+    """When the Action Month takes place, for the year asked (default: this year)."""
+
+    def name(self) -> Text:
+        return "action_campaign_dates"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        svc = services()
+        today = svc.today()
+        year = asked_year(tracker.latest_message.get("text") or "", today)
+        dispatcher.utter_message(text=svc.library.campaign.dates_answer(year, today))
+        return []
+
+
+class ActionCampaignTheme(Action):
+    """The theme of the year asked, or the latest known theme when that year has none on file."""
+
+    def name(self) -> Text:
+        return "action_campaign_theme"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        svc = services()
+        year = asked_year(tracker.latest_message.get("text") or "", svc.today())
+        dispatcher.utter_message(text=svc.library.campaign.theme_answer(year))
+        return []
+
+
+class ActionUpcomingEvents(Action):
+    """Upcoming events in the resident's province, or what usually happens."""
+
+    def name(self) -> Text:
+        return "action_upcoming_events"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        svc = services()
+        province, events = _province(tracker)
+        dispatcher.utter_message(text=replies.events_reply(svc.library, province, svc.today()))
+        return events
+
+
+class ActionDeleteData(Action):
+    """After confirmation: ask for the sender's conversation to be deleted from the tracker store."""
+
+    def name(self) -> Text:
+        return "action_delete_data"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        await asyncio.to_thread(request_deletion, tracker.sender_id)
+        dispatcher.utter_message(response="utter_delete_done")
+        return []
+
+
+class ActionFallback(Action):
+    """Not understood: say what the bot can do; on the second miss in a row, offer the hotline."""
+
+    def name(self) -> Text:
+        return "action_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(text=replies.fallback_reply(services().library, _previous_turn_missed(tracker)))
+        return []
+
+
+def _previous_turn_missed(tracker: Tracker) -> bool:
+    """True when the user turn before the latest one also ended in a fallback."""
+    user_turns = [e for e in tracker.events if e.get("event") == "user"]
+    if len(user_turns) < 2:
+        return False
+    previous = (user_turns[-2].get("parse_data") or {}).get("intent") or {}
+    return previous.get("name") in FALLBACK_INTENTS

@@ -1,0 +1,1 @@
+"""Vietnamese Action Month assistant: triage, content, channels and the counselor desk."""

@@ -1,0 +1,1 @@
+"""Loading and querying the staff-edited content: campaign, events, hotlines, provinces, FAQ."""

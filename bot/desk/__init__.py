@@ -1,0 +1,1 @@
+"""The counselor desk: case API, notifications and the web console."""

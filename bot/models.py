@@ -1,0 +1,4 @@
+"""Imports every module that defines tables, so `init_db` creates them all."""
+
+import bot.cases  # noqa: F401
+import bot.privacy  # noqa: F401

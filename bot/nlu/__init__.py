@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components: Vietnamese normalising tokenizer and triage override."""

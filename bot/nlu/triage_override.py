@@ -1,0 +1,48 @@
+"""Pipeline component: the deterministic safety net overrides the classifier's intent."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.triage import assess
+
+URGENT_INTENT = "report_violence"
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class TriageOverride(GraphComponent):
+    """When the rules see someone in danger, the intent becomes `report_violence`."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "TriageOverride":
+        """Create the component (it has no state)."""
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Override the intent of messages the rules flag; record the verdict in `triage`."""
+        for message in messages:
+            result = assess(message.get(TEXT) or "")
+            message.set("triage", {"urgency": result.urgency, "reasons": list(result.reasons)},
+                        add_to_output=True)
+            if not result.urgent:
+                continue
+            current = message.get(INTENT) or {}
+            if current.get("name") == URGENT_INTENT:
+                continue
+            override = {"name": URGENT_INTENT, "confidence": 1.0}
+            message.set(INTENT, override, add_to_output=True)
+            ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != URGENT_INTENT]
+            message.set(INTENT_RANKING_KEY, [override, *ranking], add_to_output=True)
+        return messages
+
+    def process_training_data(self, training_data: Any) -> Any:
+        """Nothing to learn."""
+        return training_data

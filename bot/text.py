@@ -1,0 +1,76 @@
+"""Vietnamese text normalisation: diacritics folding, teencode expansion, masking."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Teencode and shorthand residents type, mapped to the plain (accent-folded) word.
+# Applied token by token after folding, so keys are ASCII.
+TEENCODE: dict[str, str] = {
+    "ko": "khong", "k": "khong", "kh": "khong", "hok": "khong", "hong": "khong",
+    "hem": "khong", "khg": "khong", "kg": "khong", "hk": "khong",
+    "dc": "duoc", "dk": "duoc",
+    "j": "gi", "ji": "gi", "z": "vay", "zay": "vay", "dzay": "vay", "v": "vay",
+    "vk": "vo", "ck": "chong", "bx": "vo", "ox": "chong",
+    "e": "em", "a": "anh", "c": "chi", "mk": "minh", "mik": "minh", "mh": "minh",
+    "bn": "ban", "ng": "nguoi", "ngta": "nguoi ta", "nc": "nuoc",
+    "tui": "toi", "t": "toi", "tao": "toi",
+    "ntn": "nhu the nao", "bik": "biet",
+    "nhiu": "nhieu", "bh": "bao gio", "bjo": "bao gio", "h": "gio", "r": "roi", "rùi": "roi",
+    "rui": "roi", "wa": "qua", "qa": "qua", "ms": "moi", "mn": "moi nguoi", "ad": "admin",
+    "ok": "ok", "oke": "ok", "okie": "ok", "uk": "u", "uhm": "u", "um": "u", "uh": "u",
+    "ns": "noi", "nt": "nhan tin", "sdt": "so dien thoai", "đt": "dien thoai",
+    "tks": "cam on", "thanks": "cam on", "thank": "cam on",
+    "cty": "cong ty", "vs": "voi", "lm": "lam",
+    "ik": "di", "ak": "a", "ah": "a", "oy": "roi", "ui": "oi", "cj": "chi", "cx": "cung",
+    "khum": "khong", "hum": "khong", "hnay": "hom nay", "hqua": "hom qua", "mng": "moi nguoi",
+    "pk": "phai khong", "bme": "bo me", "nyc": "nguoi yeu cu", "ny": "nguoi yeu", "gd": "gia dinh",
+    "sđt": "so dien thoai", "dien_thoai": "dien thoai",
+}
+
+_TAG_RE = re.compile(r"<[^>]{0,200}>")
+_NON_WORD_RE = re.compile(r"[^0-9a-z\s]")
+_SPACE_RE = re.compile(r"\s+")
+_REPEAT_RE = re.compile(r"([a-z])\1{2,}")
+_DOUBLE_OK = "uo"  # folded Vietnamese keeps "uu" (cứu) and "oo" (xoong)
+_PHONE_RE = re.compile(r"(?<!\d)(?:\+?84|0)(?:[\s.\-]?\d){8,10}(?!\d)")
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def fold(text: str) -> str:
+    """Return lower-case text without Vietnamese diacritics (đ → d)."""
+    text = unicodedata.normalize("NFD", text.lower())
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return text.replace("đ", "d")
+
+
+def has_diacritics(text: str) -> bool:
+    """True when the text contains any Vietnamese accented letter."""
+    return fold(text) != text.lower()
+
+
+def normalize(text: str) -> str:
+    """Fold accents, strip markup, squash repeats and expand teencode, for matching."""
+    text = _TAG_RE.sub(" ", text or "")
+    folded = fold(text)
+    folded = _NON_WORD_RE.sub(" ", folded)
+    folded = _REPEAT_RE.sub(lambda m: m.group(1) * (2 if m.group(1) in _DOUBLE_OK else 1), folded)
+    words = [TEENCODE.get(w, w) for w in folded.split()]
+    return _SPACE_RE.sub(" ", " ".join(words)).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised word tokens of a message."""
+    return normalize(text).split()
+
+
+def mask_pii(text: str) -> str:
+    """Mask phone numbers and e-mail addresses in text shown to staff or logs."""
+    text = _EMAIL_RE.sub("[email]", text or "")
+    return _PHONE_RE.sub("[số điện thoại]", text)
+
+
+def is_meaningful(text: str) -> bool:
+    """False for empty, emoji-only or single-character messages."""
+    return len(normalize(text).replace(" ", "")) >= 2

@@ -1,0 +1,176 @@
+"""Deterministic urgent-message safety net, independent of the NLU classifier.
+
+Rules run on normalised text (accents folded, teencode expanded), so
+"chồng tôi đánh tôi", "chong toi danh toi" and "ck dánh e" match alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.text import normalize
+
+DANGER_NOW = "danger_now"
+NEEDS_SUPPORT = "needs_support"
+NONE = "none"
+
+_LEVEL_RANK = {NONE: 0, NEEDS_SUPPORT: 1, DANGER_NOW: 2}
+
+# Who can be hurt: the writer or a concrete person the writer speaks about.
+_ME = r"(?:toi|em|minh|con|chau|tre)"
+_PERSON = (
+    r"(?:toi|em|minh|con|chau|me|ma|chi|vo|chong|ba|bo|cha|anh|co|di|ban|be|nguoi yeu|"
+    r"con gai|con trai|em gai|chi gai|hang xom|no|nguoi ta|ba ay|co ay|chi ay|em ay|thang be|con be)"
+)
+_NEG = r"(?<!khong )(?<!chua )(?<!chang )(?<!dung )(?<!khong he )(?<!chua tung )"
+
+# Verbs of hurting someone (folded). Kept specific: folding makes many words collide
+# (giảm/giam, đợt/đốt, tắt/tát, từ từ/tự tử, tư vấn/tự vẫn, cựu/cứu).
+_DANH = r"danh(?! gia| rang| thue| bai| dau| so| ca| cau| bong| may| chu| thuc| lua| vong| tieng| mat| cho| tien| rieng| du)"
+_HURT_STRONG = (
+    _DANH + r"|dap(?! an| ung| lai)|hanh ha|nguoc dai|tra tan|bao hanh|bao luc|xam hai|hiep dam|cuong hiep|"
+    r"sam so|quay roi|de doa|doa|chui|xuc pham|lam nhuc|nhot|giam giu|giam long|bat coc|bop co|hanh hung|"
+    r"danh dap|dam|chem|dot|tat vao mat|bo doi|duoi danh|ruot danh|tong tien|lua ban|ep quan he|cuong ep|"
+    r"ep cuoi|ep lay chong|ep ket hon|dap pha|nem do|keo toc|giat toc|siet co|bop nghet|bo dong"
+)
+_HURT = _HURT_STRONG + r"|tat|ep|duoi|khong cho an|giu giay to"
+
+# Each rule: (reason shown to counselors, urgency, pattern on normalised text).
+_RULES: list[tuple[str, str, re.Pattern[str]]] = [
+    # --- danger now -----------------------------------------------------------
+    ("kêu cứu", DANGER_NOW, re.compile(
+        r"\bcuu (?:toi|em|voi|minh|con|chau|me|chi|nguoi|me con|vo|be|ca nha)\b|^(?:cuu ?)+$|\bsos\b|"
+        r"\b(?:giup|cuu) (?:toi|em|minh|con|chau) voi\b.*\b(?:" + _DANH + r"|giet|dao|chet|bop co|dam|doa|nhot|hiep)")),
+    ("có vũ khí", DANGER_NOW, re.compile(
+        r"\b(?:cam|rut|vung|cam theo|mang|lay|ke|chia) (?:dao|rieu|mac|sung|bua|xa beng|guoc|kiem|xang|axit|ong tuyp|cuoc|kim tiem)\b|"
+        r"\b(?:dao|rieu|sung) (?:ke co|ke vao|doa|chem|dam)\b|\btat axit\b|\btuoi xang\b|\bdot nha\b|\bdoi dot\b")),
+    ("đe dọa giết/gây thương tích", DANGER_NOW, re.compile(
+        r"\b(?:doa|de doa|noi|bao|hua|the|tuyen bo)(?: la)? (?:se )?(?:giet|chem|dam chet|dot|tat axit|thu tieu|ket lieu|danh chet|cho chet)\b|"
+        r"\bse (?:giet|chem|dam chet|danh chet|thu tieu)\b|\b(?:giet|chem) (?:toi|em|me|con|chau|minh|chi|vo|chong|ca nha|het)\b|"
+        r"\bdanh chet\b|\bdam chet\b|\bbop co\b|\bsiet co\b|\bbop nghet\b")),
+    ("đang bị tấn công", DANGER_NOW, re.compile(
+        _NEG + r"\bdang (?:bi |)(?:" + _DANH + r"|dap pha|dap|dam|chem|bop co|hiep dam|xam hai|nhot|giam giu|doa giet|duoi danh|ruot danh|"
+        r"tra tan|hanh ha|hanh hung|sam so|lot do|pha cua|dap cua|dot nha|cam dao|vung dao|say xin danh)\b|"
+        r"\b(?:dang|van dang) o (?:ngoai|truoc) cua\b.*\b(?:" + _DANH + r"|giet|chem|doa|dao|pha)")),
+    ("nguy cơ tự hại", DANGER_NOW, re.compile(
+        r"\bkhong (?:con )?muon song\b|\bkhong thiet song\b|\bchan song\b|\btu sat\b|\btu ket lieu\b|"
+        r"\b(?:muon|dinh|se|sap|nghi den|nghi toi|y dinh|tinh|da|tung|can|thu) tu tu\b|"
+        r"\bket lieu (?:ban than|cuoc doi|doi|minh)\b|\bket thuc (?:cuoc doi|cuoc song|doi minh|su song)\b|"
+        r"\buong (?:het|ca|nhieu|mot nam|ca lo|ca vi) (?:vi )?thuoc\b|\buong thuoc (?:sau|chuot|tru sau|diet co)\b|"
+        r"\bnhay (?:cau|song|lau|tu tang)\b|\bcat (?:co )?tay\b|\brach tay\b|\bthat co\b|\btreo co\b|"
+        r"\b(?:muon|dinh|sap|them|chi muon|thiet) chet(?! cuoi| me| mat| tiet| voi| doi| khiep| di duoc)\b|\bchet cho xong\b|\bchet quach\b|\bchet di cho\b|"
+        r"\bbien mat khoi (?:the gian|cuoc doi)\b|\bkhong con ly do (?:gi )?de song\b|\btu lam hai\b|\btu hai ban than\b|\bsong khong noi\b")),
+    ("bị giam giữ/mua bán người", DANGER_NOW, re.compile(
+        r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
+        r"\b(?:nhot|giam|khoa) (?:toi|em|con|chau|minh|chi|vo|me)(?: \w+)? (?:trong|o|lai)\b|"
+        r"\b(?:ban|lua|dua|cho) (?:toi|em|con|chau|chi|ban toi|nguoi|minh)(?: \w+)? (?:sang|qua) (?:trung quoc|tq|campuchia|cam|lao|myanmar|nuoc ngoai|bien gioi)\b")),
+    # --- needs support ----------------------------------------------------------
+    ("bị bạo lực/xâm hại", NEEDS_SUPPORT, re.compile(
+        _NEG + r"\b(?:bi|lai bi|vua bi|da bi|tung bi|hay bi|thuong bi|moi ngay bi|van bi)(?: (?:chong|vo|bo|me|cha|ba|anh|chi|ong|no|nguoi yeu|ho|han|gia dinh|"
+        r"bo duong|me ke|me chong|bo chong|cau|chu|bac|thay|sep|chu nha|nguoi la|ban trai|nguoi|thang|ke|dua)(?: \w+)?)? (?:" + _HURT_STRONG + r")\b|"
+        r"\bbi (?:chong|vo|bo|me|ong|no|nguoi yeu|ban trai|bo duong|me chong|sep|ho|han)(?: \w+)? (?:tat|ep|duoi|khong cho an|giu giay to)\b")),
+    ("người thân/người quen gây bạo lực", NEEDS_SUPPORT, re.compile(
+        r"\b(?:chong|vo|bo|me|cha|ba|ong|no|nguoi yeu|ban trai|ban gai|bo duong|me ke|me chong|bo chong|anh trai|chu|cau|bac|thay|sep|chu nha|"
+        r"hang xom|ong ay|anh ay|han|ong ta|thang do|ho|nguoi yeu cu)(?: (?:toi|em|minh|cua toi|cua em|nha toi|ben canh|con))? "
+        r"(?:(?:lai|hay|thuong|suot ngay|cu|da|vua|moi ngay|nhieu lan|tung|van|con|hom qua|toi qua|sang nay|hom nay|luon|say|roi|ve|xin|nhau|ruou) )*"
+        + _NEG + r"(?:" + _HURT + r") " + _PERSON + r"\b")),
+    ("xâm hại tình dục", NEEDS_SUPPORT, re.compile(
+        _NEG + r"\b(?:hiep dam|cuong hiep|xam hai|sam so|quay roi|ep quan he|dong cham|so mo|so soang|lot do) (?:toi|em|con|chau|minh|be|con gai|chi toi|ban toi|em gai)\b|"
+        r"\bep (?:toi|em|con|chau|minh) (?:quan he|lam chuyen do|ngu voi)\b")),
+    ("cưỡng ép kết hôn", NEEDS_SUPPORT, re.compile(
+        r"\b(?:ep|bat|buoc|cuong ep|ep buoc) (?:toi|em|con|chau|minh|chi|ban toi|con gai|con gai toi|no) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon|lay)\b|"
+        r"\bbi (?:ep|bat|buoc|gia dinh ep|bo me ep|gia dinh bat|bo me bat|cuong ep) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon)\b")),
+    ("bị kiểm soát/đe dọa", NEEDS_SUPPORT, re.compile(
+        r"\b(?:tong tien|doa (?:tung|phat tan|dang|gui) (?:anh|clip|video)|phat tan (?:anh|clip)|anh nong cua (?:toi|em|minh)|bi theo doi|bi rinh|bi doa)\b|"
+        r"\bkhong cho (?:toi|em|minh|con) (?:tien|di lam|ra khoi nha|ra ngoai|ve nha|ve que|gap|lien lac|dung dien thoai|an)\b|"
+        r"\b(?:lay het|giu het|chiem|cam het) (?:tien|luong|tai san|giay to) (?:cua )?(?:toi|em|minh)\b|\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd) (?:cua )?(?:toi|em|minh|con)\b")),
+    ("trẻ em bị bạo hành", NEEDS_SUPPORT, re.compile(
+        r"\b(?:con toi|con em|con minh|chau toi|chau em|be|dua be|dua tre|em be|con gai toi|con trai toi|hoc sinh)(?: \w+){0,3} (?:bi|hay bi|thuong bi)(?: \w+){0,2} "
+        r"(?:" + _DANH + r"|bao hanh|xam hai|hanh ha|sam so|nhot|bo doi|hiep dam|nguoc dai)\b")),
+]
+
+# Serious injuries lift a report to danger now (alone they may be an accident).
+_INJURY = re.compile(
+    r"\bchay (?:nhieu |rat nhieu )?mau\b|\bbat tinh\b|\bngat (?:xiu|lim)\b|\bgay (?:tay|chan|xuong|rang|mui)\b|"
+    r"\bvo dau\b|\bnguy kich\b|\bthoi thop\b|\bkhong tho duoc\b|\bnghet tho\b|\bcap cuu\b")
+
+# Framing of a question ABOUT violence or the law rather than a report.
+_QUESTION_ABOUT = re.compile(
+    r"\b(?:la gi|la sao|la nhu the nao|the nao la|nhu the nao la|duoc coi la|co phai la|goi la|"
+    r"khai niem|dinh nghia|bi phat|phat bao nhieu|xu phat|muc phat|bi xu ly|xu ly the nao|di tu|"
+    r"bao nhieu nam|may nam tu|co bi tu|ngoi tu|toi gi|vi pham (?:luat|phap luat|dieu)|luat|nghi dinh|quy dinh|"
+    r"dieu \d+|hanh vi nao|nhung hanh vi|cac hanh vi|cac hinh thuc|hinh thuc nao|bieu hien|dau hieu|"
+    r"phong tranh|phong chong|phong ngua|tren (?:tivi|tv|bao|mang|facebook)|phim|tin tuc|doc bao|nghe noi|"
+    r"thong ke|nguyen nhan|tac hai|hau qua cua|tai sao lai co|vi sao|neu|gia su|lieu co|truong hop nao|"
+    r"lam sao de (?:phong|tranh|nhan biet|biet)|nhan biet|tim hieu|co sao khong|co duoc khong|co dung khong|duoc phep|co quyen)\b"
+)
+# Signs the message is about a concrete situation of the writer or someone they know.
+_CONCRETE = re.compile(
+    r"\b(?:chong|vo|bo|me|ba|cha|nguoi yeu|ban trai|con|chau|chi|em|anh|ban|hang xom)(?: gai| trai)? (?:toi|em|minh|cua toi|cua em|cua minh)\b|"
+    r"\b(?:toi|em|minh|con|chau) (?:dang |da |vua |lai |hay |thuong |bi )\b|\b(?:dang|vua|hom qua|toi qua|sang nay|hom nay|luc nay|tuan truoc|thang truoc|moi ngay|suot ngay|nhieu lan|hoai|lien tuc|ngay nao cung)\b"
+)
+
+# Idioms with hurt words that are never urgent.
+_IDIOMS = re.compile(
+    r"\b(?:danh gia|danh rang|danh thue|danh bai|danh dau|danh so|danh ca|danh cau long|danh bong|danh may|danh chu|"
+    r"danh thuc|danh lua|danh vong|danh tieng|giet thoi gian|chet cuoi|cuoi chet|met muon chet|doi muon chet|"
+    r"buon ngu muon chet|nong muon chet|lanh muon chet|so muon chet|buon cuoi|muon chet voi|dep chet|ngon chet|"
+    r"chet me|chet mat|chet tiet|dau chet|met chet|ban chet|te chet|khat chet|dam cuoi|dam ma|dam tang|dam dong|dam da|"
+    r"dao nay|dao gan day|dao truoc|giet muoi|dam bong|chay mau cam)\b"
+)
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    """Outcome of triage: urgency level and the reasons, in Vietnamese, for counselors."""
+
+    urgency: str = NONE
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def urgent(self) -> bool:
+        """True when the message must open a case."""
+        return self.urgency != NONE
+
+
+def _strip_idioms(norm: str) -> str:
+    return _IDIOMS.sub(" ", norm)
+
+
+def assess(text: str) -> TriageResult:
+    """Classify a message with the deterministic rules alone."""
+    norm = _strip_idioms(normalize(text))
+    if not norm:
+        return TriageResult()
+    level = NONE
+    reasons: list[str] = []
+    for reason, urgency, pattern in _RULES:
+        if pattern.search(norm):
+            reasons.append(reason)
+            if _LEVEL_RANK[urgency] > _LEVEL_RANK[level]:
+                level = urgency
+    if level == NONE:
+        return TriageResult()
+    if level == NEEDS_SUPPORT and _INJURY.search(norm):
+        level = DANGER_NOW
+        reasons.append("thương tích nặng")
+    if is_question_about(text) and not _CONCRETE.search(norm) and "nguy cơ tự hại" not in reasons \
+            and "kêu cứu" not in reasons:
+        return TriageResult()
+    return TriageResult(level, tuple(reasons))
+
+
+def is_question_about(text: str) -> bool:
+    """True when the message asks about violence or the law in general terms."""
+    return bool(_QUESTION_ABOUT.search(normalize(text)))
+
+
+def combine(rules: TriageResult, intent: str | None, confidence: float,
+            threshold: float = 0.5) -> TriageResult:
+    """Merge the rule verdict with the classifier's: either can open a case."""
+    if rules.urgent:
+        return rules
+    if intent == "report_violence" and confidence >= threshold:
+        return TriageResult(NEEDS_SUPPORT, (f"bộ phân loại: report_violence ({confidence:.2f})",))
+    return rules
