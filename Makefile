@@ -40,7 +40,7 @@ content: $(VENV)/.installed ## Regenerate the FAQ training data and responses fr
 
 $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 	$(PY) -m bot content build
-	$(RASA) train --fixed-model-name current --out models --num-threads 2
+	$(RASA) train --domain domain --fixed-model-name current --out models --num-threads 2
 	@touch $(MODEL)
 
 train: $(MODEL) ## Train the model if the data changed
@@ -55,7 +55,7 @@ lint: $(VENV)/.installed ## Static checks
 
 validate: $(VENV)/.installed ## rasa data validate, failing on warnings
 	$(PY) -m bot content check-built
-	$(RASA) data validate --fail-on-warnings
+	$(RASA) data validate --domain domain --fail-on-warnings
 
 test: lint validate $(MODEL) ## Everything the project checks
 	$(PY) -m pytest -q

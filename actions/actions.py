@@ -134,7 +134,7 @@ class ActionUpcomingEvents(Action):
 
 
 class ActionDeleteData(Action):
-    """After confirmation: ask for the sender's conversation to be deleted from the tracker store."""
+    """After confirmation: record the request to delete the sender's conversation (utter_delete_done follows)."""
 
     def name(self) -> Text:
         return "action_delete_data"
@@ -142,7 +142,6 @@ class ActionDeleteData(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         await asyncio.to_thread(request_deletion, tracker.sender_id)
-        dispatcher.utter_message(response="utter_delete_done")
         return []
 
 

@@ -70,7 +70,8 @@ def render_nlu(topics: list[Topic]) -> str:
 def render_domain(topics: list[Topic]) -> str:
     """domain/faq.yml: the response utter_faq/<topic> for each topic."""
     responses = {f"utter_faq/{t.topic}": [{"text": _Literal(t.answer)}] for t in topics}
-    return GENERATED_NOTE + _dump({"version": "3.1", "responses": responses})
+    return GENERATED_NOTE + _dump({"version": "3.1", "intents": [{"faq": {"is_retrieval_intent": True}}],
+                                   "responses": responses})
 
 
 def build(content_dir: Path, root: Path) -> list[Path]:
