@@ -73,4 +73,4 @@ def mask_pii(text: str) -> str:
 
 def is_meaningful(text: str) -> bool:
     """False for empty, emoji-only or single-character messages."""
-    return len(normalize(text).replace(" ", "")) >= 2
+    return len(re.sub(r"[^0-9a-z]", "", fold(_TAG_RE.sub(" ", text or "")))) >= 2

@@ -23,13 +23,18 @@ _PERSON = (
     r"(?:toi|em|minh|con|chau|me|ma|chi|vo|chong|ba|bo|cha|anh|co|di|ban|be|nguoi yeu|"
     r"con gai|con trai|em gai|chi gai|hang xom|no|nguoi ta|ba ay|co ay|chi ay|em ay|thang be|con be)"
 )
+# "phụ nữ bị bạo lực", "khi bị đánh", "trẻ em bị xâm hại": a class of people, not a report.
+_NOT_GENERIC = (r"(?<!phu nu )(?<!nan nhan )(?<!tre em )(?<!khi )(?<!neu )(?<!nguoi )(?<!nam gioi )(?<!ai )"
+                r"(?<!nhung nguoi )(?<!truong hop )(?<!nguoi dan ong )(?<!nu gioi )(?<!phu nu va tre em )"
+                r"(?<!doi tuong )(?<!da )(?<!lo )(?<!tung )(?<!chua )(?<!ban )(?<!ma )(?<!de )")
 _NEG = r"(?<!khong )(?<!chua )(?<!chang )(?<!dung )(?<!khong he )(?<!chua tung )"
 
 # Verbs of hurting someone (folded). Kept specific: folding makes many words collide
 # (giảm/giam, đợt/đốt, tắt/tát, từ từ/tự tử, tư vấn/tự vẫn, cựu/cứu).
-_DANH = r"danh(?! gia| rang| thue| bai| dau| so| ca| cau| bong| may| chu| thuc| lua| vong| tieng| mat| cho| tien| rieng| du)"
+_DANH = (r"danh(?! gia| rang| thue| bai| dau| so| ca| cau| bong| may| chu| thuc| lua| vong| tieng| mat| cho| tien| rieng| du|"
+         r" co tuong| co vua| co caro| dan| son| phan| giay| van| trong| golf| tennis| bi a| bida| dien| luoi| con quay)")
 _HURT_STRONG = (
-    _DANH + r"|dap(?! an| ung| lai)|hanh ha|nguoc dai|tra tan|bao hanh|bao luc|xam hai|hiep dam|cuong hiep|"
+    _DANH + r"|dap(?! an| ung| lai)|chui boi|chui mang|chui rua|xi va|hanh ha|nguoc dai|tra tan|bao hanh|bao luc|xam hai|hiep dam|cuong hiep|"
     r"sam so|quay roi|de doa|doa|chui|xuc pham|lam nhuc|nhot|giam giu|giam long|bat coc|bop co|hanh hung|"
     r"danh dap|dam|chem|dot|tat vao mat|bo doi|duoi danh|ruot danh|tong tien|lua ban|ep quan he|cuong ep|"
     r"ep cuoi|ep lay chong|ep ket hon|dap pha|nem do|keo toc|giat toc|siet co|bop nghet|bo dong"
@@ -64,10 +69,12 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
     ("bị giam giữ/mua bán người", DANGER_NOW, re.compile(
         r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
         r"\b(?:nhot|giam|khoa) (?:toi|em|con|chau|minh|chi|vo|me)(?: \w+)? (?:trong|o|lai)\b|"
-        r"\b(?:ban|lua|dua|cho) (?:toi|em|con|chau|chi|ban toi|nguoi|minh)(?: \w+)? (?:sang|qua) (?:trung quoc|tq|campuchia|cam|lao|myanmar|nuoc ngoai|bien gioi)\b")),
+        r"\b(?:ban|lua|dua|cho) (?:toi|em|con|chau|chi|ban toi|nguoi|minh)(?: \w+)? (?:sang|qua) (?:trung quoc|tq|campuchia|cam|lao|myanmar|nuoc ngoai|bien gioi)\b|"
+        r"\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd)\b.*\bkhong cho (?:\w+ )?(?:ve|ra|di|lien lac|tro ve)\b|"
+        r"\btien chuoc\b|\bdoi chuoc\b|\bbi bat giu\b.*\b(?:doi tien|bien gioi|khong cho)\b")),
     # --- needs support ----------------------------------------------------------
     ("bị bạo lực/xâm hại", NEEDS_SUPPORT, re.compile(
-        _NEG + r"\b(?:bi|lai bi|vua bi|da bi|tung bi|hay bi|thuong bi|moi ngay bi|van bi)(?: (?:chong|vo|bo|me|cha|ba|anh|chi|ong|no|nguoi yeu|ho|han|gia dinh|"
+        _NEG + _NOT_GENERIC + r"\b(?:bi|lai bi|vua bi|da bi|tung bi|hay bi|thuong bi|moi ngay bi|van bi)(?: (?:chong|vo|bo|me|cha|ba|anh|chi|ong|no|nguoi yeu|ho|han|gia dinh|"
         r"bo duong|me ke|me chong|bo chong|cau|chu|bac|thay|sep|chu nha|nguoi la|ban trai|nguoi|thang|ke|dua)(?: \w+)?)? (?:" + _HURT_STRONG + r")\b|"
         r"\bbi (?:chong|vo|bo|me|ong|no|nguoi yeu|ban trai|bo duong|me chong|sep|ho|han)(?: \w+)? (?:tat|ep|duoi|khong cho an|giu giay to)\b")),
     ("người thân/người quen gây bạo lực", NEEDS_SUPPORT, re.compile(
@@ -82,6 +89,7 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"\b(?:ep|bat|buoc|cuong ep|ep buoc) (?:toi|em|con|chau|minh|chi|ban toi|con gai|con gai toi|no) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon|lay)\b|"
         r"\bbi (?:ep|bat|buoc|gia dinh ep|bo me ep|gia dinh bat|bo me bat|cuong ep) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon)\b")),
     ("bị kiểm soát/đe dọa", NEEDS_SUPPORT, re.compile(
+        r"\b(?:giu|lay|kiem tra|doc trom) (?:het )?dien thoai (?:cua )?(?:toi|em|minh)\b|\bdoa(?: \w+){0,6} (?:lam nhuc|bo|danh|duoi|to cao|tu mat)\b|"
         r"\b(?:tong tien|doa (?:tung|phat tan|dang|gui) (?:anh|clip|video)|phat tan (?:anh|clip)|anh nong cua (?:toi|em|minh)|bi theo doi|bi rinh|bi doa)\b|"
         r"\bkhong cho (?:toi|em|minh|con) (?:tien|di lam|ra khoi nha|ra ngoai|ve nha|ve que|gap|lien lac|dung dien thoai|an)\b|"
         r"\b(?:lay het|giu het|chiem|cam het) (?:tien|luong|tai san|giay to) (?:cua )?(?:toi|em|minh)\b|\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd) (?:cua )?(?:toi|em|minh|con)\b")),
@@ -102,22 +110,34 @@ _QUESTION_ABOUT = re.compile(
     r"bao nhieu nam|may nam tu|co bi tu|ngoi tu|toi gi|vi pham (?:luat|phap luat|dieu)|luat|nghi dinh|quy dinh|"
     r"dieu \d+|hanh vi nao|nhung hanh vi|cac hanh vi|cac hinh thuc|hinh thuc nao|bieu hien|dau hieu|"
     r"phong tranh|phong chong|phong ngua|tren (?:tivi|tv|bao|mang|facebook)|phim|tin tuc|doc bao|nghe noi|"
-    r"thong ke|nguyen nhan|tac hai|hau qua cua|tai sao lai co|vi sao|neu|gia su|lieu co|truong hop nao|"
-    r"lam sao de (?:phong|tranh|nhan biet|biet)|nhan biet|tim hieu|co sao khong|co duoc khong|co dung khong|duoc phep|co quyen)\b"
+    r"thong ke|nguyen nhan|tac hai|hau qua cua|tai sao lai co|vi sao|gia su|lieu co|truong hop nao|bi tu|tu may nam|an tu|"
+    r"lam sao de (?:phong|tranh|nhan biet|biet|giup|ho tro)|nhan biet|tim hieu|co sao khong|co duoc khong|co dung khong|duoc phep|co quyen|"
+    r"coi la|tinh la|xem la|so may|so nao|so dien thoai|hotline|tong dai|duong day nong|giup ban|giup nguoi|"
+    r"bang chung|ho tro nhung gi|duoc ho tro|nha tam lanh|dia chi tin cay|can lam gi|nen lam gi khi|phai lam gi khi|"
+    r"cho thay|the nao thi|bao gom|gom nhung|nhung gi)\b"
 )
+# Definition and law questions: strong enough to overrule even danger-level words.
+_LEGAL_QUESTION = re.compile(
+    r"\b(?:la gi|the nao la|nhu the nao la|duoc coi la|coi la|khai niem|dinh nghia|bi phat|phat bao nhieu|"
+    r"xu phat|muc phat|di tu|bi tu|tu may nam|bao nhieu nam|may nam tu|ngoi tu|toi gi|luat|nghi dinh|dieu \d+|"
+    r"hanh vi nao|cac hanh vi|bieu hien|dau hieu|thong ke|tren (?:tivi|tv|bao|mang)|phim|tin tuc|doc bao)\b")
 # Signs the message is about a concrete situation of the writer or someone they know.
 _CONCRETE = re.compile(
     r"\b(?:chong|vo|bo|me|ba|cha|nguoi yeu|ban trai|con|chau|chi|em|anh|ban|hang xom)(?: gai| trai)? (?:toi|em|minh|cua toi|cua em|cua minh)\b|"
-    r"\b(?:toi|em|minh|con|chau) (?:dang |da |vua |lai |hay |thuong |bi )\b|\b(?:dang|vua|hom qua|toi qua|sang nay|hom nay|luc nay|tuan truoc|thang truoc|moi ngay|suot ngay|nhieu lan|hoai|lien tuc|ngay nao cung)\b"
+    r"(?<!tre )(?<!phu nu va tre )\b(?:toi|em|minh|con|chau|tao) (?:dang |da |vua |lai |hay |thuong |bi )|\bnha (?:toi|em|minh)\b|"
+    r"\b(?:hom qua|toi qua|sang nay|hom nay|luc nay|tuan truoc|thang truoc|moi ngay|suot ngay|nhieu lan|ngay nao cung)\b"
 )
 
 # Idioms with hurt words that are never urgent.
 _IDIOMS = re.compile(
     r"\b(?:danh gia|danh rang|danh thue|danh bai|danh dau|danh so|danh ca|danh cau long|danh bong|danh may|danh chu|"
-    r"danh thuc|danh lua|danh vong|danh tieng|giet thoi gian|chet cuoi|cuoi chet|met muon chet|doi muon chet|"
+    r"danh thuc|danh lua|danh vong|danh tieng|danh co tuong|danh co vua|danh dan|danh son|danh phan|danh giay|"
+    r"danh van|danh trong|danh golf|danh tennis|danh bi a|danh bida|giet thoi gian|chet cuoi|cuoi chet|met muon chet|doi muon chet|"
     r"buon ngu muon chet|nong muon chet|lanh muon chet|so muon chet|buon cuoi|muon chet voi|dep chet|ngon chet|"
     r"chet me|chet mat|chet tiet|dau chet|met chet|ban chet|te chet|khat chet|dam cuoi|dam ma|dam tang|dam dong|dam da|"
-    r"dao nay|dao gan day|dao truoc|giet muoi|dam bong|chay mau cam)\b"
+    r"giet muoi|giet (?:con )?(?:sau|ga|vit|heo|lon|ca|chuot|muoi|gian|ran|bo|de)|dam bong|chay mau cam|chet may|chet dien|chet song|chet ngat|"
+    r"game|phim|tro choi|truyen tranh|can chet|(?:cay|hoa|lan|rau|vuon|trong)(?: \w+){0,3} chet|"
+    r"(?:met|doi|buon ngu|nong|lanh|so|ngon|dep|vui|cuoi|thich|nho|suong|hay|ngot|cay|chan|nhot|dau bung|ban) (?:qua )?muon chet)\b"
 )
 
 
@@ -134,8 +154,12 @@ class TriageResult:
         return self.urgency != NONE
 
 
+# Words that only look like "dao" (knife) once folded: "dạo này", "đạo đức".
+_FALSE_FRIENDS = re.compile(r"\b(?:dao nay|dao gan day|dao truoc|dao duc|dao ly|dao phat|dao dien|lanh dao|chi dao)\b")
+
+
 def _strip_idioms(norm: str) -> str:
-    return _IDIOMS.sub(" ", norm)
+    return _FALSE_FRIENDS.sub(" ", _IDIOMS.sub(" ", norm))
 
 
 def assess(text: str) -> TriageResult:
@@ -155,15 +179,31 @@ def assess(text: str) -> TriageResult:
     if level == NEEDS_SUPPORT and _INJURY.search(norm):
         level = DANGER_NOW
         reasons.append("thương tích nặng")
-    if is_question_about(text) and not _CONCRETE.search(norm) and "nguy cơ tự hại" not in reasons \
-            and "kêu cứu" not in reasons:
-        return TriageResult()
+    if not _CONCRETE.search(norm) and "kêu cứu" not in reasons:
+        framing = _LEGAL_QUESTION if level == DANGER_NOW else _QUESTION_ABOUT
+        if framing.search(norm):
+            return TriageResult()
     return TriageResult(level, tuple(reasons))
 
 
 def is_question_about(text: str) -> bool:
     """True when the message asks about violence or the law in general terms."""
     return bool(_QUESTION_ABOUT.search(normalize(text)))
+
+
+def is_concrete(text: str) -> bool:
+    """True when the message speaks of a concrete person or moment (my husband, yesterday, I am…)."""
+    return bool(_CONCRETE.search(normalize(text)))
+
+
+def should_demote(text: str) -> bool:
+    """A classifier-only urgent guess to overrule: an idiom or a general question, with no rule firing."""
+    norm = normalize(text)
+    if assess(text).urgent:
+        return False
+    if _IDIOMS.search(norm):
+        return True
+    return is_question_about(text) and not _CONCRETE.search(norm)
 
 
 def combine(rules: TriageResult, intent: str | None, confidence: float,

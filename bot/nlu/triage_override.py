@@ -11,14 +11,14 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.triage import assess
+from bot.triage import assess, should_demote
 
 URGENT_INTENT = "report_violence"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class TriageOverride(GraphComponent):
-    """When the rules see someone in danger, the intent becomes `report_violence`."""
+    """Rules flag danger → `report_violence`; a classifier-only guess on an idiom or general question is overruled."""
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -29,12 +29,15 @@ class TriageOverride(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         """Override the intent of messages the rules flag; record the verdict in `triage`."""
         for message in messages:
-            result = assess(message.get(TEXT) or "")
-            message.set("triage", {"urgency": result.urgency, "reasons": list(result.reasons)},
-                        add_to_output=True)
-            if not result.urgent:
-                continue
+            text = message.get(TEXT) or ""
+            result = assess(text)
             current = message.get(INTENT) or {}
+            message.set("triage", {"urgency": result.urgency, "reasons": list(result.reasons),
+                                   "classifier": dict(current)}, add_to_output=True)
+            if not result.urgent:
+                if current.get("name") == URGENT_INTENT and should_demote(text):
+                    self._demote(message)
+                continue
             if current.get("name") == URGENT_INTENT:
                 continue
             override = {"name": URGENT_INTENT, "confidence": 1.0}
@@ -42,6 +45,14 @@ class TriageOverride(GraphComponent):
             ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != URGENT_INTENT]
             message.set(INTENT_RANKING_KEY, [override, *ranking], add_to_output=True)
         return messages
+
+    @staticmethod
+    def _demote(message: Message) -> None:
+        """Replace a classifier-only urgent guess by the next intent in the ranking."""
+        ranking = [r for r in (message.get(INTENT_RANKING_KEY) or []) if r.get("name") != URGENT_INTENT]
+        fallback = ranking[0] if ranking else {"name": "nlu_fallback", "confidence": 0.0}
+        message.set(INTENT, dict(fallback), add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
 
     def process_training_data(self, training_data: Any) -> Any:
         """Nothing to learn."""

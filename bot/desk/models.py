@@ -1,0 +1,90 @@
+"""Tables of the desk: outbox, Telegram message map, accounts, sessions, update de-duplication."""
+
+from __future__ import annotations
+
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
+
+from bot.cases import utcnow
+from bot.db import Base
+
+PENDING, SENT, SKIPPED, DEAD = "pending", "sent", "skipped", "dead"
+
+
+class OutboxItem(Base):
+    """One thing to deliver (Telegram message, Rasa event, resident message), written with the change."""
+
+    __tablename__ = "desk_outbox"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    dedup_key = Column(String(200), nullable=False, unique=True)
+    kind = Column(String(40), nullable=False)
+    lane = Column(String(240), nullable=False)
+    case_id = Column(Integer, nullable=True)
+    payload = Column(Text, nullable=False, default="{}")
+    status = Column(String(12), nullable=False, default=PENDING)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    lease_until = Column(DateTime(timezone=True), nullable=True)
+    last_error = Column(String(300), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    sent_at = Column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (Index("ix_desk_outbox_status_id", "status", "id"),
+                      Index("ix_desk_outbox_case_kind", "case_id", "kind"))
+
+
+class TelegramMessage(Base):
+    """A message the desk posted about a case, so edits and replies find the case."""
+
+    __tablename__ = "desk_tg_messages"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    case_id = Column(Integer, nullable=False, index=True)
+    chat_id = Column(String(64), nullable=False)
+    message_id = Column(BigInteger, nullable=False)
+    role = Column(String(30), nullable=False)  # card | supervisor_card | notice
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("chat_id", "message_id", name="uq_desk_tg_message"),)
+
+
+class Account(Base):
+    """A console account: a counselor or a staff member."""
+
+    __tablename__ = "desk_accounts"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(80), nullable=False, unique=True)
+    display_name = Column(String(120), nullable=False)
+    role = Column(String(20), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    telegram_user_id = Column(BigInteger, nullable=True, unique=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_login_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class DeskSession(Base):
+    """A logged-in browser; the id is an HMAC of the cookie value, never the value itself."""
+
+    __tablename__ = "desk_sessions"
+    id = Column(String(64), primary_key=True)
+    account_id = Column(Integer, ForeignKey("desk_accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class SeenUpdate(Base):
+    """Telegram update ids already handled (webhook redeliveries, polling after a restart)."""
+
+    __tablename__ = "desk_tg_updates"
+    update_id = Column(BigInteger, primary_key=True, autoincrement=False)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class TrackerMark(Base):
+    """How far the desk has read a REST conversation in Rasa's tracker store."""
+
+    __tablename__ = "desk_tracker_marks"
+    sender_id = Column(String(255), primary_key=True)
+    last_event_id = Column(Integer, nullable=False, default=0)
+    detail = Column(Text, nullable=True)

@@ -1,0 +1,1 @@
+"""Staff tools: content editing, spreadsheets, checks, safe training, deploy and the review queue."""

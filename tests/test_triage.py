@@ -1,0 +1,112 @@
+"""The deterministic safety net: urgent reports are caught with or without diacritics; questions are not."""
+
+import pytest
+
+from bot.text import fold
+from bot.triage import DANGER_NOW, NEEDS_SUPPORT, NONE, assess, combine, should_demote
+
+DANGER = [
+    "Chồng tôi đang đánh tôi, cứu tôi với",
+    "ck e dang danh e",
+    "cứu em với",
+    "ổng cầm dao đòi chém cả nhà",
+    "nó dọa sẽ giết mẹ con tôi nếu tôi bỏ đi",
+    "tôi không muốn sống nữa",
+    "em định uống hết vỉ thuốc cho xong",
+    "mình muốn chết quá, không còn lý do gì để sống",
+    "bố dượng đang bóp cổ mẹ em",
+    "tôi bị nhốt trong phòng 2 ngày nay",
+    "họ giữ hộ chiếu và không cho tôi về",
+    "chị tôi bị lừa bán sang Trung Quốc",
+    "con toi bi bo duong danh chay mau dau",
+    "CUU TOI",
+]
+
+SUPPORT = [
+    "chồng tôi hay đánh tôi mỗi khi say",
+    "tuần trước tôi bị ck tát",
+    "em bị bố mẹ ép lấy chồng năm 16 tuổi",
+    "ổng chửi bới tui suốt ngày",
+    "anh ấy không cho tôi tiền, giữ hết lương của tôi",
+    "bạn trai cũ dọa tung ảnh nóng của em",
+    "tui bị sếp sàm sỡ ở công ty",
+    "hàng xóm nhà tôi đánh vợ dã man",
+    "con gái tôi bị thầy giáo xâm hại",
+    "mẹ chồng hành hạ tôi từ ngày về làm dâu",
+]
+
+NOT_URGENT = [
+    "Bạo lực gia đình bị phạt bao nhiêu tiền?",
+    "Thế nào là bạo lực tinh thần?",
+    "chồng đánh vợ có bị đi tù không",
+    "phụ nữ bị bạo lực thì được hỗ trợ gì",
+    "khi bị bạo lực cần giữ bằng chứng gì",
+    "số đường dây nóng hỗ trợ nạn nhân bị bạo hành là số mấy",
+    "làm sao để giúp một người bạn bị chồng đánh",
+    "tôi cần tư vấn về luật hôn nhân",
+    "từ từ rồi tính",
+    "giá xăng đang giảm",
+    "cựu chiến binh phường tôi tổ chức họp",
+    "mệt muốn chết luôn",
+    "sáng nay đánh răng chưa con",
+    "đánh giá chất lượng dịch vụ",
+    "điện thoại bị tắt nguồn",
+    "con tôi bị gãy tay do ngã xe đạp",
+    "tết giết gà cúng ông bà",
+    "chồng tôi đánh cờ tướng giỏi lắm",
+    "xin chào",
+    "chủ đề tháng hành động năm nay là gì",
+]
+
+
+@pytest.mark.parametrize("text", DANGER)
+def test_danger_now_with_and_without_diacritics(text: str) -> None:
+    for variant in (text, fold(text)):
+        result = assess(variant)
+        assert result.urgency == DANGER_NOW, variant
+        assert result.reasons
+
+
+@pytest.mark.parametrize("text", SUPPORT)
+def test_needs_support_with_and_without_diacritics(text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgency in (NEEDS_SUPPORT, DANGER_NOW), variant
+
+
+@pytest.mark.parametrize("text", NOT_URGENT)
+def test_questions_and_idioms_are_not_urgent(text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgency == NONE, variant
+
+
+def test_negation_is_not_a_report() -> None:
+    assert assess("chồng tôi không đánh tôi, chỉ hơi khó tính").urgency == NONE
+
+
+def test_question_with_a_concrete_victim_is_still_urgent() -> None:
+    assert assess("chồng tôi đánh tôi thì có bị phạt không").urgent
+
+
+def test_injury_lifts_support_to_danger() -> None:
+    assert assess("tôi bị chồng đánh").urgency == NEEDS_SUPPORT
+    assert assess("tôi bị chồng đánh chảy máu đầu").urgency == DANGER_NOW
+
+
+def test_combine_lets_the_classifier_add_cases_but_not_remove_them() -> None:
+    rules = assess("ck e dang danh e")
+    assert combine(rules, "greet", 0.99) == rules
+    calm = assess("dạo này em buồn lắm")
+    assert combine(calm, "report_violence", 0.9).urgency == NEEDS_SUPPORT
+    assert not combine(calm, "report_violence", 0.2).urgent
+    assert not combine(calm, "faq", 0.9).urgent
+
+
+@pytest.mark.parametrize(("text", "demote"), [
+    ("ngon muốn chết luôn á", True),
+    ("đánh trống khai giảng lúc mấy giờ", True),
+    ("bạo lực kinh tế gồm những hành vi nào", True),
+    ("chồng tôi hay đánh tôi", False),
+    ("dạo này em sợ về nhà lắm", False),
+])
+def test_should_demote_only_idioms_and_general_questions(text: str, demote: bool) -> None:
+    assert should_demote(text) is demote
