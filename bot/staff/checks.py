@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import yaml
 
@@ -150,18 +151,20 @@ def check_topic(name: str, topic: dict[str, Any], numbers: set[str], today: date
             f"{MIN_PLAIN_EXAMPLES} (người dân hay gõ không dấu, ví dụ “bao luc gia dinh la gi”)")
     seen: dict[str, str] = {}
     for text in texts:
-        norm = normalize(text)
-        if not norm:
+        key = " ".join(text.lower().split())
+        if not normalize(text):
             add("empty_example", "examples", f"câu hỏi mẫu “{text}” không có chữ", example=text)
-        elif norm in seen:
-            add("duplicate_in_topic", "examples", f"câu hỏi mẫu “{text}” lặp lại “{seen[norm]}” trong cùng chủ đề",
-                WARNING, example=text)
+        elif key in seen:
+            add("duplicate_in_topic", "examples", f"câu hỏi mẫu “{text}” bị lặp lại trong cùng chủ đề", WARNING,
+                example=text)
         else:
-            seen[norm] = text
-        if assess(text).urgent:
-            add("urgent_example", "examples", f"câu hỏi mẫu “{text}” nghe như một tin báo đang bị bạo lực; câu hỏi "
-                "FAQ phải là câu hỏi về một chủ đề (tin báo khẩn cấp thuộc report_violence)", WARNING, example=text)
+            seen[key] = text
     return out
+
+
+def sounds_urgent(text: str) -> bool:
+    """True when the safety net would treat the text as a report of violence (not a question about it)."""
+    return assess(text).urgent
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
@@ -189,7 +192,7 @@ def similar_pairs(items: list[tuple[Any, str]], threshold: float = NEAR_DUPLICAT
         for j in sorted(candidates):
             if same_group(items[i][0], items[j][0]):
                 continue
-            score = _jaccard(sets[i], sets[j])
+            score = _jaccard(s, sets[j])
             if score >= threshold:
                 yield j, i, score
         for tok in prefix:
@@ -247,8 +250,8 @@ def check_events(content: Content, provinces: Provinces | None, today: date) -> 
     for n, event in enumerate(content.events, start=1):
         item = str(n)
 
-        def add(code: str, field: str | None, message: str, severity: str = ERROR) -> None:
-            out.append(Problem(code, severity, "events", item, field, message))
+        def add(code: str, field: str | None, message: str, severity: str = ERROR, _item: str = item) -> None:
+            out.append(Problem(code, severity, "events", _item, field, message))
 
         for field, label in (("title", "tên sự kiện"), ("province", "tỉnh/thành"), ("source", "nguồn")):
             if _blank(event.get(field)):
@@ -264,7 +267,7 @@ def check_events(content: Content, provinces: Provinces | None, today: date) -> 
         province = event.get("province")
         if provinces is not None and not _blank(province) and provinces.current_of(str(province)) is None:
             add("unknown_province", "province", f"không nhận ra tỉnh/thành “{province}” (xem content/provinces.yml)")
-        out += _age_problems(event.get("checked"), today, "events", item, "checked", WARNING)
+        out.extend(_age_problems(event.get("checked"), today, "events", item, "checked", WARNING))
         key = (event.get("title"), event.get("date"), event.get("province"))
         if key in seen:
             add("duplicate_event", None, f"trùng với sự kiện số {seen[key]}", WARNING)
@@ -293,8 +296,8 @@ def check_hotlines(content: Content, provinces: Provinces | None, today: date) -
         for n, line in enumerate(content.hotlines.get(group) or [], start=1):
             item = f"{group}:{n}"
 
-            def add(code: str, field: str | None, message: str, severity: str = ERROR) -> None:
-                out.append(Problem(code, severity, "hotlines", item, field, message))
+            def add(code: str, field: str | None, message: str, severity: str = ERROR, _item: str = item) -> None:
+                out.append(Problem(code, severity, "hotlines", _item, field, message))
 
             number = str(line.get("number") or "").strip()
             if not number:
@@ -309,7 +312,7 @@ def check_hotlines(content: Content, provinces: Provinces | None, today: date) -
             for field, label in (("organisation", "tên cơ quan/tổ chức"), ("source", "nguồn")):
                 if _blank(line.get(field)):
                     add("missing_source" if field == "source" else "missing_field", field, f"thiếu {label}")
-            out += _age_problems(line.get("checked"), today, "hotlines", item, "checked", ERROR)
+            out.extend(_age_problems(line.get("checked"), today, "hotlines", item, "checked", ERROR))
             province = line.get("province")
             if group == "emergency" and not _blank(province):
                 add("emergency_province", "province", "số khẩn cấp dùng cho cả nước: để trống tỉnh/thành")

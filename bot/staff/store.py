@@ -9,7 +9,15 @@ from typing import Any
 import yaml
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from bot.staff.yamlio import atomic_write, dump_rt, load_rt, new_map, plain, same_data, update_map
+from bot.staff.yamlio import (
+    atomic_write,
+    dump_rt,
+    load_rt,
+    new_map,
+    plain,
+    same_data,
+    update_map,
+)
 
 TOPIC_ORDER = ("topic", "title", "answer", "source", "checked", "examples")
 EVENT_ORDER = ("title", "province", "district", "date", "time", "place", "source", "checked")
