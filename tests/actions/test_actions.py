@@ -1,0 +1,99 @@
+"""Custom actions: the exact replies and events, and the side effects on the case store."""
+
+from actions.actions import (ActionCampaignDates, ActionCampaignTheme, ActionDeleteData, ActionFallback,
+                             ActionFindHotline, ActionHandleUrgent, ActionRequestCounselor,
+                             ActionUpcomingEvents)
+from bot.assistant import Services
+from bot.privacy import DeletionRequest
+from bot.db import session_factory
+from rasa_sdk.events import SlotSet
+from sqlalchemy import select
+
+from tests.actions.conftest import make_tracker
+
+
+async def test_urgent_message_records_case_before_replying(dispatcher, domain, services: Services) -> None:
+    tracker = make_tracker("ck e dang danh e o Soc Trang, cuu e", intent="report_violence", confidence=1.0)
+    events = await ActionHandleUrgent().run(dispatcher, tracker, domain)
+    assert events == [SlotSet("province", "Sóc Trăng")]
+    [case] = services.store.list_cases()
+    assert case.sender_id == "telegram:77" and case.channel == "telegram"
+    assert case.urgency == "danger_now" and case.province == "Cần Thơ" and case.message_id == "mid-1"
+    assert "kêu cứu" in case.reasons
+    [message] = dispatcher.messages
+    for number in ("113", "115", "111", "0377672444"):
+        assert number in message["text"]
+    assert f"#{case.id}" in message["text"]
+
+
+async def test_classifier_only_urgent_opens_needs_support(dispatcher, domain, services: Services) -> None:
+    tracker = make_tracker("dạo này em sợ về nhà lắm", intent="report_violence", confidence=0.8)
+    await ActionHandleUrgent().run(dispatcher, tracker, domain)
+    [case] = services.store.list_cases()
+    assert case.urgency == "needs_support" and "bộ phân loại" in case.reasons
+
+
+async def test_urgent_reply_survives_a_dead_database(dispatcher, domain, library, tmp_path, monkeypatch) -> None:
+    from bot import cases
+    from bot.assistant import set_services
+
+    monkeypatch.setattr(cases, "spool_path", lambda: tmp_path / "spool.jsonl")
+    set_services(Services(library, None))
+    try:
+        await ActionHandleUrgent().run(dispatcher, make_tracker("cứu tôi với"), domain)
+    finally:
+        set_services(None)
+    assert "113" in dispatcher.messages[0]["text"]
+    assert "cứu tôi với" in (tmp_path / "spool.jsonl").read_text(encoding="utf-8")
+
+
+async def test_request_counselor_opens_needs_support_case(dispatcher, domain, services: Services) -> None:
+    tracker = make_tracker("cho tôi gặp tư vấn viên", intent="request_counselor")
+    await ActionRequestCounselor().run(dispatcher, tracker, domain)
+    [case] = services.store.list_cases()
+    assert case.urgency == "needs_support"
+    assert "tư vấn viên" in dispatcher.messages[0]["text"] and "113" in dispatcher.messages[0]["text"]
+
+
+async def test_hotline_uses_remembered_province(dispatcher, domain, services: Services) -> None:
+    tracker = make_tracker("cho xin số đường dây nóng", intent="ask_hotline", slots={"province": "Sóc Trăng"})
+    assert await ActionFindHotline().run(dispatcher, tracker, domain) == []
+    assert "0377672444" in dispatcher.messages[0]["text"] and "Sóc Trăng" in dispatcher.messages[0]["text"]
+
+
+async def test_campaign_dates_this_year(dispatcher, domain, services: Services) -> None:
+    await ActionCampaignDates().run(dispatcher, make_tracker("năm nay tháng hành động khi nào", "ask_campaign_dates"),
+                                    domain)
+    assert "15/11/2026" in dispatcher.messages[0]["text"]
+
+
+async def test_campaign_theme_unknown_year(dispatcher, domain, services: Services) -> None:
+    await ActionCampaignTheme().run(dispatcher, make_tracker("chủ đề năm nay", "ask_campaign_theme"), domain)
+    text = dispatcher.messages[0]["text"]
+    assert "năm 2026" in text and "năm 2022" in text
+
+
+async def test_events_in_kon_tum(dispatcher, domain, services: Services) -> None:
+    events = await ActionUpcomingEvents().run(dispatcher, make_tracker("Sắp tới ở Kon Tum có sự kiện gì?",
+                                                                         "ask_events"), domain)
+    assert events == [SlotSet("province", "Kon Tum")]
+    assert "Ngọc Hồi" in dispatcher.messages[0]["text"]
+
+
+async def test_delete_data_records_request(dispatcher, domain, services: Services) -> None:
+    assert await ActionDeleteData().run(dispatcher, make_tracker("có", "affirm"), domain) == []
+    with session_factory(services.store.engine)() as s:
+        [req] = list(s.execute(select(DeletionRequest)).scalars())
+    assert req.sender_id == "telegram:77" and req.done_at is None
+
+
+async def test_fallback_second_miss_offers_hotline(dispatcher, domain, services: Services) -> None:
+    first = make_tracker("abc xyz", "nlu_fallback", events=[
+        {"event": "user", "text": "abc xyz", "parse_data": {"intent": {"name": "nlu_fallback"}}}])
+    await ActionFallback().run(dispatcher, first, domain)
+    assert "113" not in dispatcher.messages[0]["text"]
+    second = make_tracker("qwe", "nlu_fallback", events=[
+        {"event": "user", "text": "abc", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+        {"event": "user", "text": "qwe", "parse_data": {"intent": {"name": "nlu_fallback"}}}])
+    await ActionFallback().run(dispatcher, second, domain)
+    assert "113" in dispatcher.messages[1]["text"]
