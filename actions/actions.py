@@ -15,6 +15,7 @@ from bot.assistant import services
 from bot.content.campaign import asked_year
 from bot.content.provinces import ProvinceMatch
 from bot.privacy import request_deletion
+from bot.staff import review
 from bot.triage import NEEDS_SUPPORT, TriageResult, assess, combine
 
 log = logging.getLogger(__name__)
@@ -154,6 +155,11 @@ class ActionFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         dispatcher.utter_message(text=replies.fallback_reply(services().library, _previous_turn_missed(tracker)))
+        try:
+            await asyncio.to_thread(review.record_from_message, services().store, tracker.sender_id,
+                                    tracker.latest_message)
+        except Exception:  # noqa: BLE001 - the review queue must never break the reply
+            log.warning("review queue unavailable; the unanswered message was not kept")
         return []
 
 
