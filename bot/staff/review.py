@@ -18,15 +18,10 @@ from sqlalchemy.engine import Engine
 
 from bot.cases import Case, CaseStore, channel_of, utcnow
 from bot.db import Base, session_factory
-from bot.staff.checks import (
-    check_content,
-    errors,
-    new_problems,
-    other_nlu_examples,
-    sounds_urgent,
-)
+from bot.staff.checks import sounds_urgent
 from bot.staff.masking import NAME_MASK, mask_personal
-from bot.staff.store import load_content, plan_changes, with_changes
+from bot.staff.store import load_content
+from bot.staff.topics import LENIENT_NEW_TOPIC, SaveRefused, save_topic
 from bot.text import is_meaningful, normalize
 from bot.triage import assess
 
@@ -37,8 +32,6 @@ PENDING, ASSIGNED, NEW_TOPIC, DISMISSED = "pending", "assigned", "new_topic", "d
 REASON_LABELS = {"low_confidence": "độ tin cậy thấp", "out_of_scope": "ngoài phạm vi", "fallback": "không hiểu",
                  "unhelpful": "người dân báo chưa hữu ích"}
 _PLACEHOLDERS = (NAME_MASK, "[số điện thoại]", "[email]")
-# A brand-new topic cannot have its full set of examples yet: these checks warn instead of blocking.
-_NEW_TOPIC_LENIENT = {"few_examples", "few_plain_examples"}
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -201,24 +194,17 @@ def _finish(engine: Engine, item_id: int, status: str, actor: str, topic: str | 
         return item.to_dict()
 
 
-def _write_topic(content_dir: Path, nlu_dir: Path, name: str, topic: dict[str, Any], today: date,
-                 provinces: Any, lenient: set[str]) -> tuple[list[Path], list[str]]:
-    current = load_content(content_dir)
-    others = other_nlu_examples(nlu_dir)
-    after = with_changes(current, topics={name: topic})
-    fresh, _ = new_problems(check_content(current, today, provinces, others),
-                            check_content(after, today, provinces, others))
-    blocking = [p for p in errors(fresh) if p.code not in lenient]
-    if blocking:
-        raise ReviewError("; ".join(p.message for p in blocking))
-    warnings = [p.message for p in fresh if p not in blocking]
-    plan = plan_changes(content_dir, current, topics={name: topic})
-    plan.apply()
-    return list(plan.writes), warnings
+def _save(content_dir: Path, nlu_dir: Path, name: str, values: dict[str, Any], today: date,
+          lenient: frozenset[str]) -> tuple[list[Path], list[str]]:
+    try:
+        written, warnings = save_topic(content_dir, nlu_dir, name, values, today, lenient)
+    except SaveRefused as exc:
+        raise ReviewError(str(exc)) from exc
+    return written, [p.message for p in warnings]
 
 
 def assign(engine: Engine, item_id: int, topic: str, actor: str, content_dir: Path, nlu_dir: Path,
-           today: date, provinces: Any = None, text: str | None = None) -> ReviewOutcome:
+           today: date, text: str | None = None) -> ReviewOutcome:
     """Add the message (or the staff's rewording) as an example of an existing topic."""
     item = _pending(engine, item_id)
     current = load_content(content_dir)
@@ -227,15 +213,14 @@ def assign(engine: Engine, item_id: int, topic: str, actor: str, content_dir: Pa
     example = _example(item, text)
     values = dict(current.topics[topic])
     values["examples"] = [*list(values.get("examples") or []), example]
-    written, warnings = _write_topic(content_dir, nlu_dir, topic, values, today, provinces, set())
+    written, warnings = _save(content_dir, nlu_dir, topic, values, today, frozenset())
     if sounds_urgent(example):
         warnings.append("câu này nghe như một tin báo bạo lực; hệ thống an toàn vẫn sẽ chuyển nó cho tư vấn viên")
     return ReviewOutcome(_finish(engine, item_id, ASSIGNED, actor, topic), written, warnings)
 
 
 def create_topic(engine: Engine, item_id: int, topic: str, title: str, answer: str, source: str, actor: str,
-                 content_dir: Path, nlu_dir: Path, today: date, provinces: Any = None,
-                 text: str | None = None) -> ReviewOutcome:
+                 content_dir: Path, nlu_dir: Path, today: date, text: str | None = None) -> ReviewOutcome:
     """Start a new FAQ topic whose first example is this message."""
     item = _pending(engine, item_id)
     current = load_content(content_dir)
@@ -244,7 +229,7 @@ def create_topic(engine: Engine, item_id: int, topic: str, title: str, answer: s
     example = _example(item, text)
     values = {"topic": topic, "title": title.strip(), "answer": answer.strip(), "source": source.strip(),
               "checked": today, "examples": [example]}
-    written, warnings = _write_topic(content_dir, nlu_dir, topic, values, today, provinces, _NEW_TOPIC_LENIENT)
+    written, warnings = _save(content_dir, nlu_dir, topic, values, today, LENIENT_NEW_TOPIC)
     return ReviewOutcome(_finish(engine, item_id, NEW_TOPIC, actor, topic), written, warnings)
 
 

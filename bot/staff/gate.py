@@ -1,0 +1,89 @@
+"""The regression gate: a new model is refused if it misses urgent messages or understands less."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+MIN_URGENT_RECALL = 0.98
+MAX_ACCURACY_DROP = 0.02
+_EPS = 1e-9
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A rate as a Vietnamese percentage, e.g. 0.984 → "98,4%"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "không đo được"
+    return f"{value * 100:.{digits}f}".replace(".", ",") + "%"
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One rule of the gate and its verdict, explained in Vietnamese."""
+
+    name: str
+    label: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    """The verdict on a candidate model."""
+
+    accepted: bool
+    checks: tuple[GateCheck, ...]
+
+    def reasons(self) -> list[str]:
+        """Why the model was refused (empty when accepted)."""
+        return [c.detail for c in self.checks if not c.passed]
+
+
+def _points(value: float) -> str:
+    return f"{value * 100:.1f}".replace(".", ",")
+
+
+def _rate(figures: Mapping[str, Any] | None, key: str) -> float | None:
+    if figures is None:
+        return None
+    value = figures.get(key)
+    if value is None:
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def decide(candidate: Mapping[str, Any], current: Mapping[str, Any] | None,
+           min_urgent_recall: float = MIN_URGENT_RECALL, max_accuracy_drop: float = MAX_ACCURACY_DROP) -> GateDecision:
+    """Accept only if urgent recall ≥ the bar and accuracy fell by at most `max_accuracy_drop` vs the model in service."""
+    checks = []
+    recall = _rate(candidate, "urgent_recall")
+    if recall is None:
+        checks.append(GateCheck("urgent_recall", "Nhận ra tin nhắn khẩn cấp", False,
+                                "không đo được tỉ lệ nhận ra tin nhắn khẩn cấp của mô hình mới"))
+    else:
+        ok = recall + _EPS >= min_urgent_recall
+        checks.append(GateCheck(
+            "urgent_recall", "Nhận ra tin nhắn khẩn cấp", ok,
+            f"mô hình mới nhận ra {pct(recall)} tin nhắn khẩn cấp (yêu cầu ít nhất {pct(min_urgent_recall, 0)})"))
+    accuracy = _rate(candidate, "intent_accuracy")
+    before = _rate(current, "intent_accuracy")
+    if accuracy is None:
+        checks.append(GateCheck("intent_accuracy", "Hiểu đúng câu hỏi", False,
+                                "không đo được tỉ lệ hiểu đúng câu hỏi của mô hình mới"))
+    elif before is None:
+        checks.append(GateCheck("intent_accuracy", "Hiểu đúng câu hỏi", True,
+                                f"mô hình mới hiểu đúng {pct(accuracy)} câu hỏi (chưa có mô hình đang dùng để so sánh)"))
+    else:
+        drop = before - accuracy
+        ok = drop <= max_accuracy_drop + _EPS
+        change = "giảm" if drop > _EPS else "tăng" if drop < -_EPS else "không đổi"
+        detail = (f"mô hình mới hiểu đúng {pct(accuracy)} câu hỏi, mô hình đang dùng {pct(before)} "
+                  f"({change} {_points(abs(drop))} điểm; cho phép giảm tối đa {max_accuracy_drop * 100:.0f} điểm)")
+        checks.append(GateCheck("intent_accuracy", "Hiểu đúng câu hỏi", ok, detail))
+    return GateDecision(all(c.passed for c in checks), tuple(checks))
