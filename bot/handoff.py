@@ -1,11 +1,16 @@
-"""Who owns a conversation: the bot, or a counselor who claimed the resident's case."""
+"""Who owns a conversation: the bot, or a counselor who claimed the resident's case.
+
+The channels call `human_owner` before every bot reply and, while a counselor owns the
+conversation, `forward_resident_message` instead of answering. The desk (bot/desk) changes the
+owner: claiming a case pauses the Rasa conversation, resolving it resumes the bot.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.cases import CLAIMED, Case, CaseStore
+from bot.cases import CLAIMED, Case, CaseEvent, utcnow
 from bot.db import session_factory
 
 
@@ -17,5 +22,16 @@ def human_owner(engine: Engine, sender_id: str) -> int | None:
 
 
 def forward_resident_message(engine: Engine, case_id: int, text: str) -> None:
-    """Record a resident's message on the case while a counselor owns the conversation."""
-    CaseStore(engine).add_event(case_id, "resident_message", actor="resident", detail=text)
+    """Record a resident's message on the case and queue it for the counselors' group, in one transaction.
+
+    The desk's outbox delivers it as a reply to the case card, mentioning the counselor who claimed
+    the case; a reply to that message in Telegram goes back to the resident.
+    """
+    from bot.desk.service import queue_forward
+
+    now = utcnow()
+    with session_factory(engine).begin() as s:
+        ev = CaseEvent(case_id=case_id, kind="resident_message", actor="resident", detail=text, at=now)
+        s.add(ev)
+        s.flush()
+        queue_forward(s, ev, now)

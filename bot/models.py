@@ -4,3 +4,4 @@ import bot.cases  # noqa: F401
 import bot.privacy  # noqa: F401
 import bot.staff.review  # noqa: F401
 import bot.channels.store  # noqa: F401
+import bot.desk.models  # noqa: F401

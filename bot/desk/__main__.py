@@ -1,28 +1,136 @@
-"""Run the desk: `python -m bot.desk` (port from DESK_PORT, default 8080)."""
+"""Run the desk: `python -m bot.desk` (port DESK_PORT, default 8080);
+`python -m bot.desk create-account <username> --role counselor|staff` adds a console account."""
 
 from __future__ import annotations
 
+import argparse
+import getpass
+import importlib
 import logging
+import sys
+from collections.abc import Callable
+from typing import Any
 
+import aiohttp
 from aiohttp import web
 
-from bot.config import env, load_dotenv
+from bot.config import CONTENT_DIR, env, load_dotenv
 from bot.db import init_db, make_engine
 from bot.desk.app import create_app
+from bot.desk.settings import DeskSettings, settings_from_env
+
+log = logging.getLogger("bot.desk")
+# Modules that add pages to the console, loaded when they exist: each has `setup(app)`.
+EXTENSIONS = ("bot.review.desk:setup",)
 
 
-def main() -> None:
+def _hotlines() -> str:
+    try:
+        from bot.content.library import Library
+
+        return Library.load(CONTENT_DIR).hotlines.emergency_lines()
+    except Exception:  # noqa: BLE001 - the desk runs without content; keep a safe default
+        log.warning("could not read the hotline directory; using 113 only")
+        return "• Công an: 113"
+
+
+def _extensions() -> list[Callable[[web.Application], None]]:
+    found = []
+    for spec in EXTENSIONS:
+        module, _, attr = spec.partition(":")
+        try:
+            found.append(getattr(importlib.import_module(module), attr))
+        except ModuleNotFoundError:
+            continue
+    return found
+
+
+async def build_app(settings: DeskSettings, token: str) -> web.Application:
+    """Create the engine and clients inside the running loop, then the application."""
+    from bot.desk.rasa import RasaClient, tracker_engine
+
+    engine = make_engine()
+    init_db(engine)
+    http = aiohttp.ClientSession()
+    outbound: Any = None
+    try:
+        from bot.channels.outbound import build_outbound
+
+        outbound = build_outbound(http, engine)
+    except ImportError:
+        log.warning("bot.channels.outbound is not available: counselor replies go to the transcript only")
+    bot = None
+    if settings.telegram_enabled:
+        from bot.desk.telegram import make_bot
+
+        bot = make_bot(settings)
+    rasa = RasaClient(http, settings.rasa_url, settings.rasa_token) if settings.rasa_url else None
+
+    async def close_http() -> None:
+        await http.close()
+
+    return create_app(engine, token, settings=settings, telegram_bot=bot, outbound=outbound, rasa=rasa,
+                      tracker_engine=tracker_engine(settings.tracker_db_url), extensions=_extensions(),
+                      cleanups=[close_http])
+
+
+def serve() -> None:
     """Start the desk HTTP service."""
-    load_dotenv()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s desk %(levelname)s %(message)s")
     token = env("DESK_API_TOKEN")
     if not token:
         raise SystemExit("DESK_API_TOKEN is not set (make run generates it into .env)")
+    settings = settings_from_env()
+    settings.hotline_text = _hotlines()
+    if settings.telegram_token and not settings.counselor_chat_id:
+        log.warning("TELEGRAM_COUNSELOR_CHAT_ID is not set: notifications are off")
+    web.run_app(build_app(settings, token), host=env("DESK_HOST", "0.0.0.0"),
+                port=int(env("DESK_PORT", "8080") or 8080), access_log=None, print=None)
+
+
+def create_account_cli(argv: list[str]) -> int:
+    """`create-account USERNAME --role counselor|staff [--name ...] [--telegram-id N] [--password-stdin]`."""
+    from bot.desk.auth import ROLES, AccountError, create_account
+
+    parser = argparse.ArgumentParser(prog="python -m bot.desk create-account",
+                                     description="Tạo tài khoản bảng điều khiển / create a console account")
+    parser.add_argument("username")
+    parser.add_argument("--role", choices=ROLES, required=True)
+    parser.add_argument("--name", help="tên hiển thị / display name")
+    parser.add_argument("--telegram-id", type=int, help="Telegram user id của người này (liên kết hai nơi)")
+    parser.add_argument("--password-stdin", action="store_true", help="đọc mật khẩu từ stdin (dòng đầu)")
+    args = parser.parse_args(argv)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Mật khẩu / password: ")
+        if getpass.getpass("Nhập lại / again: ") != password:
+            print("Hai lần nhập không khớp / passwords differ.", file=sys.stderr)
+            return 1
     engine = make_engine()
     init_db(engine)
-    web.run_app(create_app(engine, token), host=env("DESK_HOST", "0.0.0.0"),
-                port=int(env("DESK_PORT", "8080")), access_log=None)
+    try:
+        create_account(engine, args.username, password, args.role, args.name, args.telegram_id)
+    except AccountError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"Đã tạo tài khoản / created: {args.username.strip().lower()} ({args.role})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of `python -m bot.desk`."""
+    argv = sys.argv[1:] if argv is None else argv
+    load_dotenv()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s desk %(levelname)s %(name)s %(message)s")
+    logging.getLogger("telegram").setLevel(logging.INFO)
+    if argv and argv[0] == "create-account":
+        return create_account_cli(argv[1:])
+    if argv and argv[0] not in ("serve",):
+        print(__doc__, file=sys.stderr)
+        return 2
+    serve()
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
+# datetime.UTC needs Python 3.11; this is the same zone.
+UTC = timezone(timedelta(0), "UTC")
+
 
 class Clock(Protocol):
     """Anything that tells the current UTC time."""
@@ -19,7 +22,7 @@ class SystemClock:
 
     def now(self) -> datetime:
         """Timezone-aware current UTC time."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class ManualClock:
@@ -27,7 +30,7 @@ class ManualClock:
 
     def __init__(self, start: datetime | None = None) -> None:
         """Start at `start` (default: the real current time)."""
-        self._now = start or datetime.now(timezone.utc)
+        self._now = start or datetime.now(UTC)
 
     def now(self) -> datetime:
         """The clock's current time."""
@@ -46,5 +49,5 @@ class ManualClock:
 def aware(value: datetime | None) -> datetime | None:
     """Treat a naive datetime (SQLite) as UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text,
-                        UniqueConstraint)
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 
 from bot.cases import utcnow
 from bot.db import Base
@@ -87,4 +97,3 @@ class TrackerMark(Base):
     __tablename__ = "desk_tracker_marks"
     sender_id = Column(String(255), primary_key=True)
     last_event_id = Column(Integer, nullable=False, default=0)
-    detail = Column(Text, nullable=True)

@@ -85,6 +85,9 @@ async def test_get_updates_long_poll_and_membership() -> None:
         bot = Bot(tg.token, base_url=tg.base_url)
         tg.set_member(-100, 42)
         assert (await bot.get_chat_member(-100, 42)).status == "member"
+        for status in ("creator", "administrator", "restricted", "kicked"):
+            tg.set_member(-100, 50, status)
+            assert (await bot.get_chat_member(-100, 50)).status == status
         assert (await bot.get_chat_member(-100, 43)).status == "left"
         waiter = asyncio.create_task(bot.get_updates(timeout=5))
         await asyncio.sleep(0.1)

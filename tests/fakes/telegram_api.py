@@ -35,6 +35,12 @@ _METHODS = frozenset({
     "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "getChatMember", "logOut", "close",
 })
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted")
+_ADMIN_RIGHTS = ("can_delete_messages", "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                 "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")
+_RESTRICTED_RIGHTS = ("can_change_info", "can_invite_users", "can_pin_messages", "can_send_messages",
+                      "can_send_polls", "can_send_other_messages", "can_add_web_page_previews", "can_manage_topics",
+                      "can_send_audios", "can_send_documents", "can_send_photos", "can_send_videos",
+                      "can_send_video_notes", "can_send_voice_notes", "can_edit_tag", "can_react_to_messages")
 
 
 @dataclass
@@ -451,9 +457,14 @@ class FakeTelegram:
         user_id = int(params.get("user_id") or 0)
         status = self.members.get(str(params.get("chat_id")), {}).get(user_id, "left")
         member: dict[str, Any] = {"status": status, "user": self.user(user_id)}
-        if status == "restricted":
-            member.update(is_member=True, until_date=0)
-        if status == "kicked":
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update(dict.fromkeys(_ADMIN_RIGHTS, False), can_manage_chat=True, can_be_edited=False,
+                          is_anonymous=False)
+        elif status == "restricted":
+            member.update(dict.fromkeys(_RESTRICTED_RIGHTS, True), is_member=True, until_date=0)
+        elif status == "kicked":
             member["until_date"] = 0
         return member
 

@@ -1,0 +1,186 @@
+"""Helpers of the desk tests: fakes of the channels and Rasa client, and a desk served in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy.engine import Engine
+
+from bot.cases import CaseRequest, CaseStore
+from bot.desk.app import DISPATCHER, GATEWAY, create_app
+from bot.desk.clock import SystemClock
+from bot.desk.console import SERVICE
+from bot.desk.settings import DeskSettings
+from tests.fakes.telegram_api import FakeTelegram
+
+COUNSELORS = -1001
+SUPERVISORS = -2002
+API_TOKEN = "test-api-token"
+SECRET = "test-session-secret-0123456789"
+PASSWORD = "mat-khau-rat-dai-2026"
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def open_case(engine: Engine, sender: str = "rest-user-1", urgency: str = "danger_now",
+              message: str = "Chồng tôi đang đánh tôi, gọi 0912 345 678 hoặc lan@example.com") -> int:
+    """Open a case the way the action server does; returns its id."""
+    channel = sender.split(":", 1)[0] if ":" in sender else "rest"
+    case, created = CaseStore(engine).open_case(CaseRequest(channel=channel, sender_id=sender, urgency=urgency,
+                                                            message=message, reasons=("từ khoá nguy hiểm",),
+                                                            province="Hà Nội"))
+    assert created
+    return int(case.id)
+
+
+@dataclass
+class FakeOutbound:
+    """Records what the desk asks the channels to send; can fail on demand."""
+
+    sent: list[tuple[str, str, bool]] = field(default_factory=list)
+    failures: int = 0
+
+    async def send_text(self, sender_id: str, text: str, *, by_human: bool = False) -> None:
+        """Record a message or raise while failures remain."""
+        if self.failures > 0:
+            self.failures -= 1
+            raise RuntimeError("channel down")
+        self.sent.append((sender_id, text, by_human))
+
+
+@dataclass
+class RecordingRasa:
+    """Records events appended to Rasa conversations (in-process desk tests)."""
+
+    calls: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+
+    async def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> None:
+        """Record the events."""
+        self.calls.append((sender_id, events))
+
+    def kinds(self, sender_id: str) -> list[str]:
+        """Event names appended to a conversation, in order."""
+        return [e["event"] for sid, evs in self.calls if sid == sender_id for e in evs]
+
+    def texts(self, sender_id: str) -> list[str]:
+        """Texts of bot events appended to a conversation."""
+        return [e["text"] for sid, evs in self.calls if sid == sender_id for e in evs if e["event"] == "bot"]
+
+
+def desk_settings(tg: FakeTelegram | None, **overrides: Any) -> DeskSettings:
+    """Settings pointing at the fake Telegram, with fast background loops."""
+    values: dict[str, Any] = {
+        "public_url": "http://127.0.0.1:8080", "session_secret": SECRET,
+        "telegram_token": tg.token if tg else None, "telegram_api_base_url": tg.api_root if tg else "",
+        "counselor_chat_id": str(COUNSELORS) if tg else None, "supervisor_chat_id": str(SUPERVISORS) if tg else None,
+        "supervisor_mention": "@giamsat_tuvan", "update_mode": "polling", "poll_timeout": 1.0,
+        "scan_interval": 0.05, "outbox_interval": 0.05, "escalation_interval": 0.05, "rest_watch_interval": 0.1,
+        "max_backoff": 0.2, "rasa_url": None, "hotline_text": "• Công an: 113\n• Tổng đài 111"}
+    values.update(overrides)
+    return DeskSettings(**values)
+
+
+@dataclass
+class Desk:
+    """A desk application served on a loopback port, with its fakes."""
+
+    app: web.Application
+    runner: web.AppRunner
+    url: str
+    engine: Engine
+    tg: FakeTelegram | None
+    outbound: FakeOutbound
+    rasa: RecordingRasa
+    clock: Any
+    http: aiohttp.ClientSession
+
+    @property
+    def service(self) -> Any:
+        """The DeskService."""
+        return self.app[SERVICE]
+
+    @property
+    def dispatcher(self) -> Any:
+        """The outbox dispatcher."""
+        return self.app[DISPATCHER]
+
+    @property
+    def gateway(self) -> Any:
+        """The Telegram gateway."""
+        return self.app[GATEWAY]
+
+    async def stop(self) -> None:
+        """Stop serving (runs the app's cleanup)."""
+        await self.runner.cleanup()
+        await self.http.close()
+
+
+async def start_desk(engine: Engine, tg: FakeTelegram | None, *, clock: Any = None, port: int = 0,
+                     **overrides: Any) -> Desk:
+    """Create and serve a desk with a real python-telegram-bot Bot aimed at the fake server."""
+    settings = desk_settings(tg, **overrides)
+    bot = None
+    if tg is not None:
+        from bot.desk.telegram import make_bot
+
+        bot = make_bot(settings)
+    outbound, rasa = FakeOutbound(), RecordingRasa()
+    clock = clock or SystemClock()
+    app = create_app(engine, API_TOKEN, settings=settings, clock=clock, telegram_bot=bot, outbound=outbound,
+                     rasa=rasa)  # type: ignore[arg-type]
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    return Desk(app, runner, f"http://127.0.0.1:{bound}", engine, tg, outbound, rasa, clock, http)
+
+
+async def login(desk: Desk, username: str, password: str = PASSWORD,
+                http: aiohttp.ClientSession | None = None) -> str:
+    """Log in through the form; returns the CSRF token of the session."""
+    import re
+
+    http = http or desk.http
+    async with http.get(f"{desk.url}/login") as resp:
+        page = await resp.text()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    async with http.post(f"{desk.url}/login", data={"username": username, "password": password,
+                                                    "csrf_token": token, "next": "/cases"},
+                         allow_redirects=False) as resp:
+        assert resp.status == 303, await resp.text()
+    async with http.get(f"{desk.url}/cases") as resp:
+        page = await resp.text()
+    return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.05) -> Any:
+    """Poll a sync or async predicate until it returns something truthy."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
+
+
+def minutes(n: float) -> timedelta:
+    """A timedelta of n minutes."""
+    return timedelta(minutes=n)

@@ -1,0 +1,276 @@
+"""The counselors' group: one card per case, retries, buttons, membership, replies, webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from bot.cases import CLAIMED, OPEN, RESOLVED, Case, CaseEvent, CaseStore
+from bot.db import session_factory
+from bot.desk.app import SETTINGS
+from bot.desk.models import SENT, OutboxItem
+from bot.handoff import forward_resident_message, human_owner
+from tests.desk.helpers import COUNSELORS, Desk, eventually, open_case, start_desk
+from tests.fakes.telegram_api import FakeTelegram
+
+pytestmark = pytest.mark.asyncio
+
+
+def kinds(engine, case_id: int) -> list[str]:
+    """Kinds of a case's events, oldest first."""
+    return [e.kind for e in CaseStore(engine).events(case_id)]
+
+
+async def card_of(tg: FakeTelegram, case_id: int):
+    """The card message of a case in the counselors' group (waits for it)."""
+    def find() -> list:
+        return [m for m in tg.sent(COUNSELORS) if f"· Ca #{case_id}\n" in (m.edits[0] if m.edits else m.text)]
+    return (await eventually(find, timeout=10))[0]
+
+
+async def press(tg: FakeTelegram, user_id: int, msg, data: str, chat_id: int = COUNSELORS) -> str:
+    """Press an inline button as a user; returns the callback answer text."""
+    before = len(tg.calls("answerCallbackQuery"))
+    update = tg.callback_update(user=tg.user(user_id, f"TV{user_id}"), message=msg, data=data)
+    update["callback_query"]["message"]["chat"] = tg.chat(chat_id)
+    tg.push_update(update)
+    answers = await tg.wait_for("answerCallbackQuery", before + 1, timeout=10)
+    return str(answers[-1].params.get("text"))
+
+
+async def test_new_case_gives_exactly_one_card_with_masked_details(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine)
+    await tg.wait_for("sendMessage", chat_id=COUNSELORS)
+    await asyncio.sleep(0.5)  # several scan and outbox passes later, still one card
+    cards = tg.sent(COUNSELORS)
+    assert len(cards) == 1
+    card = cards[0]
+    assert f"Ca #{case_id}" in card.text and "NGUY HIỂM NGAY" in card.text
+    assert "Hà Nội" in card.text and "Web (REST)" in card.text and "từ khoá nguy hiểm" in card.text
+    assert "0912" not in card.text and "lan@example.com" not in card.text
+    assert "[số điện thoại]" in card.text and "[email]" in card.text
+    assert f"http://127.0.0.1:8080/cases/{case_id}" in card.text
+    buttons = card.buttons()
+    assert [b["text"] for b in buttons] == ["Nhận ca", "Đã xử lý"]
+    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+    await eventually(lambda: "notified" in kinds(desk.engine, case_id))
+
+
+async def test_card_is_retried_with_backoff_until_telegram_accepts(desk: Desk, tg: FakeTelegram) -> None:
+    tg.fail("sendMessage", times=2)
+    tg.rate_limit("sendMessage", retry_after=1, times=1)
+    case_id = open_case(desk.engine)
+    await tg.wait_for("sendMessage", chat_id=COUNSELORS, timeout=15)
+    outcomes = [r.outcome for r in tg.calls("sendMessage", outcome=None)]
+    assert outcomes == ["failed", "failed", "rate_limited", "ok"]
+    rate_limited_at = tg.calls("sendMessage", outcome="rate_limited")[0].at
+    assert tg.calls("sendMessage")[0].at - rate_limited_at >= 0.9  # retry_after was honoured
+    await asyncio.sleep(0.3)
+    assert len(tg.sent(COUNSELORS)) == 1
+    with session_factory(desk.engine)() as s:
+        row = s.execute(select(OutboxItem).where(OutboxItem.dedup_key == f"card:{case_id}")).scalar_one()
+    assert row.status == SENT and row.attempts == 3
+
+
+async def test_health_reports_failing_notifications_and_console_still_lists(desk: Desk, tg: FakeTelegram) -> None:
+    tg.fail("sendMessage", times=None)
+    case_id = open_case(desk.engine)
+    await eventually(lambda: tg.calls("sendMessage", outcome="failed"))
+    await asyncio.sleep(0.1)
+    async with desk.http.get(f"{desk.url}/health") as resp:
+        body = await resp.json()
+        assert resp.status == 503
+    assert body["notifications"] == "failing" and body["status"] == "degraded"
+    assert body["notifications_pending"] >= 1
+    async with desk.http.get(f"{desk.url}/api/cases", headers={"Authorization": "Bearer test-api-token"}) as resp:
+        assert [c["id"] for c in await resp.json()] == [case_id]
+    tg.heal()
+    await tg.wait_for("sendMessage", chat_id=COUNSELORS, timeout=10)
+
+    async def healthy() -> bool:
+        async with desk.http.get(f"{desk.url}/health") as resp:
+            return resp.status == 200 and (await resp.json())["notifications"] == "ok"
+    await eventually(healthy, timeout=5)
+
+
+async def test_claim_by_button_edits_card_and_second_claim_is_refused(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine)
+    card = await card_of(tg, case_id)
+    answer = await press(tg, 11, card, f"claim:{case_id}")
+    assert f"Bạn đã nhận ca #{case_id}" in answer
+    await eventually(lambda: "Đã nhận" in (tg.message(COUNSELORS, card.message_id).text))
+    edited = tg.message(COUNSELORS, card.message_id)
+    assert "TV11" in edited.text and [b["text"] for b in edited.buttons()] == ["Đã xử lý"]
+    refused = await press(tg, 12, card, f"claim:{case_id}")
+    assert "đã được TV11 nhận lúc" in refused and "Cảm ơn" in refused
+    assert tg.calls("answerCallbackQuery")[-1].params.get("show_alert") is True
+    case = CaseStore(desk.engine).get(case_id)
+    assert case.status == CLAIMED and "TV11" in case.claimed_by
+    assert kinds(desk.engine, case_id).count("claimed") == 1
+    assert human_owner(desk.engine, "rest-user-1") == case_id
+    # The Rasa conversation is paused and the resident told, in this order.
+    await eventually(lambda: desk.rasa.kinds("rest-user-1") == ["pause", "bot"])
+    assert "tư vấn viên đã nhận" in desk.rasa.texts("rest-user-1")[0]
+
+
+async def test_non_member_cannot_claim_or_resolve(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine)
+    card = await card_of(tg, case_id)
+    for user, data in ((99, f"claim:{case_id}"), (12345, f"resolve:{case_id}")):
+        answer = await press(tg, user, card, data)
+        assert "Chỉ thành viên nhóm tư vấn" in answer
+    assert CaseStore(desk.engine).get(case_id).status == OPEN
+    # A press relayed from another chat is refused too, even by a member.
+    answer = await press(tg, 11, card, f"claim:{case_id}", chat_id=-555)
+    assert "Chỉ thành viên nhóm tư vấn" in answer
+    assert CaseStore(desk.engine).get(case_id).status == OPEN
+
+
+async def test_claim_race_has_exactly_one_winner(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine)
+    card = await card_of(tg, case_id)
+    for user in (11, 12, 13):
+        update = tg.callback_update(user=tg.user(user, f"TV{user}"), message=card, data=f"claim:{case_id}")
+        tg.push_update(update)
+    from bot.desk.service import Actor
+
+    console = asyncio.gather(*(asyncio.to_thread(desk.service.claim, case_id, Actor(f"desk:u{i}", f"U{i}"), "test")
+                               for i in range(4)))
+    outcomes = await console
+    answers = await tg.wait_for("answerCallbackQuery", 3, timeout=10)
+    winners = [o for o in outcomes if o.ok] + [a for a in answers if "Bạn đã nhận" in str(a.params.get("text"))]
+    assert len(winners) == 1
+    assert kinds(desk.engine, case_id).count("claimed") == 1
+    await asyncio.sleep(0.3)
+    assert desk.rasa.kinds("rest-user-1").count("pause") == 1
+
+
+async def test_resolve_gives_conversation_back_and_updates_card(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine, sender="zalo:42")
+    card = await card_of(tg, case_id)
+    await press(tg, 11, card, f"claim:{case_id}")
+    answer = await press(tg, 11, card, f"resolve:{case_id}")
+    assert "đã xử lý" in answer
+    assert CaseStore(desk.engine).get(case_id).status == RESOLVED
+    assert human_owner(desk.engine, "zalo:42") is None
+    await eventually(lambda: "✅ Đã xử lý" in tg.message(COUNSELORS, card.message_id).text)
+    assert tg.message(COUNSELORS, card.message_id).reply_markup is None
+    await eventually(lambda: desk.rasa.kinds("zalo:42") == ["pause", "bot", "resume", "bot"])
+    pushed = [t for sid, t, _ in desk.outbound.sent if sid == "zalo:42"]
+    assert len(pushed) == 2 and "Trợ lý tự động sẽ tiếp tục" in pushed[1] and "113" in pushed[1]
+    again = await press(tg, 12, card, f"resolve:{case_id}")
+    assert "đã được xử lý xong trước đó" in again
+
+
+async def test_reply_to_card_reaches_resident_and_forwarding_mentions_claimer(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine, sender="messenger:77")
+    card = await card_of(tg, case_id)
+    # Before anyone claims, a reply is refused politely.
+    tg.push_update(tg.text_update(user=tg.user(12, "TV12"), chat_id=COUNSELORS, text="Chào bạn", reply_to=card))
+    await eventually(lambda: any("Nhận ca" in m.text for m in tg.sent(COUNSELORS)[1:]))
+    await press(tg, 11, card, f"claim:{case_id}")
+    tg.push_update(tg.text_update(user=tg.user(11, "TV11"), chat_id=COUNSELORS, text="Chị ở đây, em an toàn chứ?",
+                                  reply_to=card))
+    await eventually(lambda: ("messenger:77", "Chị ở đây, em an toàn chứ?", True) in desk.outbound.sent)
+    await eventually(lambda: "Chị ở đây, em an toàn chứ?" in desk.rasa.texts("messenger:77"))
+    await eventually(lambda: any("Đã chuyển tin nhắn tới người dân" in m.text for m in tg.sent(COUNSELORS)))
+    # Another member cannot speak for the claimer.
+    tg.push_update(tg.text_update(user=tg.user(12, "TV12"), chat_id=COUNSELORS, text="Xin chào", reply_to=card))
+    await eventually(lambda: any("chỉ người nhận ca" in m.text for m in tg.sent(COUNSELORS)))
+    assert ("messenger:77", "Xin chào", True) not in desk.outbound.sent
+    # The resident writes again: recorded on the case and forwarded to the group, claimer mentioned.
+    await asyncio.to_thread(forward_resident_message, desk.engine, case_id, "Em sợ lắm, số em 0987654321")
+    fwd = await eventually(lambda: [m for m in tg.sent(COUNSELORS) if "người dân nhắn thêm" in m.text])
+    assert "tg://user?id=11" in fwd[0].text and "0987654321" not in fwd[0].text
+    assert fwd[0].reply_to_message_id == card.message_id
+    # Replying to the forwarded message also reaches the resident.
+    tg.push_update(tg.text_update(user=tg.user(11, "TV11"), chat_id=COUNSELORS, text="Chị gọi em nhé",
+                                  reply_to=fwd[0]))
+    await eventually(lambda: ("messenger:77", "Chị gọi em nhé", True) in desk.outbound.sent)
+    assert [k for k in kinds(desk.engine, case_id) if k in ("counselor_reply", "resident_message")] == [
+        "counselor_reply", "resident_message", "counselor_reply"]
+
+
+async def test_updates_are_handled_once(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine, sender="zalo:5")
+    card = await card_of(tg, case_id)
+    await press(tg, 11, card, f"claim:{case_id}")
+    update = tg.text_update(user=tg.user(11), chat_id=COUNSELORS, text="Một lần thôi", reply_to=card)
+    update["update_id"] = 5000
+    await desk.gateway.process_update(update)
+    await desk.gateway.process_update(dict(update))
+    await eventually(lambda: any(t == "Một lần thôi" for _, t, _ in desk.outbound.sent))
+    await asyncio.sleep(0.2)
+    assert [t for _, t, _ in desk.outbound.sent].count("Một lần thôi") == 1
+
+
+async def test_webhook_checks_secret_token(engine, tg: FakeTelegram) -> None:
+    running = await start_desk(engine, tg, update_mode="webhook", webhook_secret="s3cret-Token_1")
+    try:
+        running.app[SETTINGS].public_url = running.url
+        await eventually(lambda: tg.webhook.get("url"), timeout=5)
+        # The desk registered the webhook at its public URL with the secret; point it at this server.
+        assert tg.webhook["secret_token"] == "s3cret-Token_1"
+        tg.webhook["url"] = f"{running.url}/telegram/webhook"
+        case_id = open_case(engine)
+        card = await card_of(tg, case_id)
+        update = tg.callback_update(user=tg.user(11, "TV11"), message=card, data=f"claim:{case_id}")
+        assert await tg.deliver_webhook(update, secret="wrong") == 403
+        assert CaseStore(engine).get(case_id).status == OPEN
+        assert await tg.deliver_webhook(dict(update), secret="") == 403
+        assert await tg.deliver_webhook(update) == 200
+        assert CaseStore(engine).get(case_id).status == CLAIMED
+    finally:
+        await running.stop()
+
+
+async def test_without_token_desk_runs_and_says_once_notifications_are_off(
+        engine, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    running = await start_desk(engine, None)
+    try:
+        case_id = open_case(engine)
+        await asyncio.sleep(0.3)
+        async with running.http.get(f"{running.url}/health") as resp:
+            assert resp.status == 200
+            assert (await resp.json())["notifications"] == "off"
+        with session_factory(engine)() as s:
+            assert s.execute(select(OutboxItem).where(OutboxItem.kind == "tg_card")).first() is None
+        assert CaseStore(engine).get(case_id) is not None
+    finally:
+        await running.stop()
+    notes = [r for r in caplog.records if "notifications are off" in r.getMessage()]
+    assert len(notes) == 1
+
+
+async def test_logs_hold_no_message_text_or_phone(desk: Desk, tg: FakeTelegram,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)  # what the desk runs with; its own loggers at DEBUG
+    caplog.set_level(logging.DEBUG, logger="bot")
+    case_id = open_case(desk.engine, sender="zalo:9", message="Cứu tôi, số tôi 0912345678")
+    card = await card_of(tg, case_id)
+    await press(tg, 11, card, f"claim:{case_id}")
+    tg.push_update(tg.text_update(user=tg.user(11, "Nguyễn Thị Lan"), chat_id=COUNSELORS, text="Bí mật riêng",
+                                  reply_to=card))
+    await eventually(lambda: any(t == "Bí mật riêng" for _, t, _ in desk.outbound.sent))
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("0912345678", "Cứu tôi", "Bí mật riêng", "Nguyễn Thị Lan", tg.token):
+        assert secret not in text
+
+
+async def test_case_event_history_records_actor_and_time(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine)
+    card = await card_of(tg, case_id)
+    await press(tg, 13, card, f"claim:{case_id}")
+    await press(tg, 13, card, f"resolve:{case_id}")
+    with session_factory(desk.engine)() as s:
+        events = list(s.execute(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).scalars())
+        case = s.get(Case, case_id)
+    by_kind = {e.kind: e for e in events}
+    assert {"created", "notified", "claimed", "resolved"} <= set(by_kind)
+    assert by_kind["claimed"].actor == "TV13 <tg:13>" and by_kind["resolved"].actor == "TV13 <tg:13>"
+    assert all(e.at is not None for e in events)
+    assert case.resolved_at is not None
