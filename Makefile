@@ -59,7 +59,7 @@ validate: $(VENV)/.installed ## rasa data validate, failing on warnings
 
 test: lint validate $(MODEL) ## Everything the project checks
 	$(PY) -m pytest -q
-	$(RASA) test core --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/core
+	$(RASA) test core --e2e --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/core
 
 eval: $(MODEL) ## Held-out evaluation: intents and triage (writes docs/eval-report.md)
 	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out docs/eval-report.md
