@@ -59,6 +59,8 @@ async def build_app(settings: DeskSettings, token: str) -> web.Application:
         outbound = build_outbound(http, engine)
     except ImportError:
         log.warning("bot.channels.outbound is not available: counselor replies go to the transcript only")
+    except Exception:
+        log.exception("could not set up the channel senders: counselor replies go to the transcript only")
     bot = None
     if settings.telegram_enabled:
         from bot.desk.telegram import make_bot

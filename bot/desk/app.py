@@ -274,13 +274,21 @@ async def _stop_background(app: web.Application) -> None:
         await cleanup()
 
 
-def _resident_handlers(outbound: ResidentSender | None, rasa: RasaClient | None) -> dict[str, Any]:
+def _resident_handlers(outbound: ResidentSender | None, rasa: RasaClient | None,
+                       transcripts: TranscriptReader) -> dict[str, Any]:
     warned: set[str] = set()
 
     async def rasa_events(item: Delivery) -> None:
         if rasa is None:
             raise Skip("no Rasa API configured")
-        await rasa.append_events(str(item.payload["sender_id"]), list(item.payload["events"]))
+        sender, events = str(item.payload["sender_id"]), list(item.payload["events"])
+        keys = {str((e.get("metadata") or {}).get("desk_key")) for e in events if e.get("event") == "bot"}
+        if keys:
+            # A crash after Rasa stored the message but before the row was marked sent: do not repeat it.
+            done = await asyncio.to_thread(transcripts.delivered_keys, sender)
+            if done is not None and keys <= done:
+                return
+        await rasa.append_events(sender, events)
 
     async def resident_push(item: Delivery) -> None:
         if outbound is None:
@@ -292,8 +300,11 @@ def _resident_handlers(outbound: ResidentSender | None, rasa: RasaClient | None)
         try:
             await outbound.send_text(str(item.payload["sender_id"]), str(item.payload["text"]),
                                      by_human=bool(item.payload.get("by_human")))
-        except Exception as exc:
-            raise RetryLater(f"channel send failed: {type(exc).__name__}") from exc
+        except Exception as exc:  # SendError and transport errors
+            reason = str(getattr(exc, "reason", "") or type(exc).__name__)[:120]
+            if getattr(exc, "retryable", True) is False:
+                raise GiveUp(f"channel refused: {reason}") from exc
+            raise RetryLater(f"channel send failed: {reason}") from exc
 
     return {"rasa_events": rasa_events, "resident_push": resident_push}
 
@@ -325,7 +336,7 @@ def create_app(engine: Engine, api_token: str, *, settings: DeskSettings | None 
     service = DeskService(engine, clock, settings, on_enqueue=lambda: dispatcher_box[0].wake.set()
                           if dispatcher_box else None)
     app[SERVICE] = service
-    handlers: dict[str, Any] = _resident_handlers(outbound, rasa)
+    handlers: dict[str, Any] = _resident_handlers(outbound, rasa, app[TRANSCRIPTS])
     if telegram_bot is not None and settings.telegram_enabled:
         from bot.desk.telegram import TelegramGateway
 

@@ -50,10 +50,10 @@ class RasaClient:
             raise RetryLater("rasa timed out") from exc
 
 
-def bot_event(text_: str, case_id: int, source: str, at: datetime) -> dict[str, Any]:
-    """A Rasa `bot` event carrying a counselor's (or the desk's) message."""
+def bot_event(text_: str, case_id: int, source: str, at: datetime, key: str) -> dict[str, Any]:
+    """A Rasa `bot` event carrying a counselor's (or the desk's) message; `key` makes re-delivery detectable."""
     return {"event": "bot", "text": text_, "timestamp": at.timestamp(),
-            "metadata": {"handoff": source, "case_id": case_id}}
+            "metadata": {"handoff": source, "case_id": case_id, "desk_key": key}}
 
 
 @dataclass(frozen=True)
@@ -116,3 +116,24 @@ class TranscriptReader:
             at = datetime.fromtimestamp(float(row.timestamp or 0), UTC)
             lines.append(TranscriptLine(int(row.id), at, who, str(msg)))
         return lines
+
+    def delivered_keys(self, sender_id: str, limit: int = 300) -> set[str] | None:
+        """`desk_key`s of the desk's bot events already in the conversation (None: store unreadable)."""
+        if self.engine is None:
+            return None
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT data FROM events WHERE sender_id = :sid AND type_name = 'bot' "
+                    "ORDER BY id DESC LIMIT :lim"), {"sid": sender_id, "lim": limit}).scalars().all()
+        except Exception:  # noqa: BLE001 - cannot check: deliver (at least once)
+            return None
+        keys = set()
+        for raw in rows:
+            try:
+                key = (json.loads(raw or "{}").get("metadata") or {}).get("desk_key")
+            except ValueError:
+                continue
+            if key:
+                keys.add(str(key))
+        return keys

@@ -120,7 +120,8 @@ class DeskService:
             enqueue(s, key=f"{key}:push", kind="resident_push", lane=lane, case_id=case.id, now=now,
                     payload={"sender_id": case.sender_id, "text": text, "by_human": by_human})
         enqueue(s, key=f"{key}:rasa", kind="rasa_events", lane=lane, case_id=case.id, now=now,
-                payload={"sender_id": case.sender_id, "events": [bot_event(text, case.id, source, now)]})
+                payload={"sender_id": case.sender_id,
+                         "events": [bot_event(text, case.id, source, now, f"{key}:rasa")]})
 
     def _rasa(self, s: Session, case: Case, key: str, events: list[dict[str, Any]]) -> None:
         enqueue(s, key=key, kind="rasa_events", lane=f"res:{case.sender_id}", case_id=case.id,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -184,3 +189,76 @@ async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.05) -
 def minutes(n: float) -> timedelta:
     """A timedelta of n minutes."""
     return timedelta(minutes=n)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class DeskProcess:
+    """The real desk (`python -m bot.desk`) in a subprocess, so tests can kill -9 it."""
+
+    def __init__(self, tmp: Path, tg: FakeTelegram | None, rasa_url: str | None = None,
+                 rasa_token: str = "rasa-test-token", **extra: str) -> None:
+        """Configure the process from the environment, as in production."""
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_url = f"sqlite:///{tmp / 'app.db'}"
+        self.log_path = tmp / "desk.log"
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": self.db_url,
+                    "APP_VAR_DIR": str(tmp / "var"), "TRACKER_SQLITE_PATH": str(tmp / "tracker.db"),
+                    "TRACKER_DATABASE_URL": "", "DESK_HOST": "127.0.0.1", "DESK_PORT": str(self.port),
+                    "DESK_PUBLIC_URL": self.url, "DESK_API_TOKEN": API_TOKEN, "DESK_SESSION_SECRET": SECRET,
+                    "TELEGRAM_BOT_TOKEN": tg.token if tg else "",
+                    "TELEGRAM_API_BASE_URL": tg.api_root if tg else "",
+                    "TELEGRAM_COUNSELOR_CHAT_ID": str(COUNSELORS) if tg else "",
+                    "TELEGRAM_SUPERVISOR_CHAT_ID": str(SUPERVISORS) if tg else "",
+                    "TELEGRAM_SUPERVISOR_MENTION": "@giamsat_tuvan", "TELEGRAM_UPDATE_MODE": "polling",
+                    "TELEGRAM_POLL_TIMEOUT": "1", "TELEGRAM_WEBHOOK_SECRET": "",
+                    "RASA_URL": rasa_url or "http://127.0.0.1:9", "RASA_AUTH_TOKEN": rasa_token,
+                    "DESK_SCAN_INTERVAL": "0.1", "DESK_OUTBOX_INTERVAL": "0.1", "DESK_OUTBOX_MAX_BACKOFF": "1",
+                    "DESK_REST_WATCH_INTERVAL": "0.2", "DESK_ESCALATION_INTERVAL": "1",
+                    "PYTHONWARNINGS": "ignore", **extra}
+        self.proc: subprocess.Popen | None = None
+
+    def spawn(self) -> None:
+        """Start the process (its output goes to desk.log)."""
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.desk"], cwd=ROOT, env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    async def start(self, timeout: float = 30.0) -> None:
+        """Start the desk and wait until /health answers."""
+        self.spawn()
+        assert self.proc is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with aiohttp.ClientSession() as http:
+            while loop.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"desk exited: {self.log_path.read_text()[-2000:]}")
+                try:
+                    async with http.get(f"{self.url}/health") as resp:
+                        await resp.read()
+                        return
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+        raise AssertionError("desk did not start")
+
+    def kill9(self) -> None:
+        """SIGKILL: no cleanup, no flush, like a crash."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        """Terminate politely (end of test)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+    def log(self) -> str:
+        """What the desk wrote to its log."""
+        return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""

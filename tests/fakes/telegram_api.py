@@ -51,7 +51,7 @@ class Recorded:
     params: dict[str, Any]
     at: float
     token_ok: bool
-    outcome: str = "ok"  # ok | failed | rejected | rate_limited | unauthorized | unknown_method
+    outcome: str = "ok"  # ok | failed | rejected | rate_limited | unauthorized | unknown_method | abandoned
 
 
 @dataclass
@@ -113,6 +113,7 @@ class FakeTelegram:
                          "can_join_groups": True, "can_read_all_group_messages": False,
                          "supports_inline_queries": False}
         self.requests: list[Recorded] = []
+        self.stalled: list[Recorded] = []
         self.messages: dict[tuple[str, int], FakeMessage] = {}
         self.members: dict[str, dict[int, str]] = {}
         self.webhook: dict[str, Any] = {}
@@ -293,6 +294,17 @@ class FakeTelegram:
         """A sent message by chat and id."""
         return self.messages.get((str(chat_id), int(message_id)))
 
+    async def wait_for_stalled(self, method: str, *, timeout: float = 10.0) -> Recorded:
+        """Wait until a call of `method` is being held by a stall rule."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for rec in self.stalled:
+                if rec.method == method:
+                    return rec
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no stalled {method} call")
+            await asyncio.sleep(0.02)
+
     async def wait_for(self, method: str, count: int = 1, *, timeout: float = 10.0,
                        chat_id: int | str | None = None) -> list[Recorded]:
         """Wait until `count` successful calls of `method` (to `chat_id`) were received."""
@@ -354,7 +366,15 @@ class FakeTelegram:
         stall = self._take_rule(method, "stall")
         if stall is not None:
             assert stall.release is not None
+            self.stalled.append(rec)
+            if self._changed is not None:
+                self._changed.set()
             await _wait_event(stall.release, stall.seconds)
+            self.stalled.remove(rec)
+            if request.transport is None or request.transport.is_closing():
+                rec.outcome = "abandoned"  # the client went away while stalled: not processed
+                self._record(rec)
+                return self._error(499, "Client Closed Request")
         rule = self._take_rule(method, "error")
         if rule is not None:
             rec.outcome = ("rate_limited" if rule.status == 429 else
