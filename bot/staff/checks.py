@@ -205,7 +205,10 @@ def other_nlu_examples(nlu_dir: Path) -> list[tuple[str, str]]:
     for path in sorted(nlu_dir.glob("*.yml")):
         if path.name == "faq.yml":
             continue
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError:
+            continue  # reported by `rasa data validate`, the next step of the pipeline
         for block in data.get("nlu") or []:
             if "intent" not in block:
                 continue
