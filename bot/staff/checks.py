@@ -15,7 +15,7 @@ import yaml
 
 from bot.content.provinces import Provinces
 from bot.staff.store import HOTLINE_GROUPS, Content
-from bot.staff.yamlio import is_date
+from bot.staff.yamlio import is_date, safe_load
 from bot.text import has_diacritics, normalize
 from bot.triage import assess
 
@@ -206,7 +206,7 @@ def other_nlu_examples(nlu_dir: Path) -> list[tuple[str, str]]:
         if path.name == "faq.yml":
             continue
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = safe_load(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError:
             continue  # reported by `rasa data validate`, the next step of the pipeline
         for block in data.get("nlu") or []:

@@ -15,6 +15,7 @@ from bot.staff.yamlio import (
     load_rt,
     new_map,
     plain,
+    safe_load,
     same_data,
     update_map,
 )
@@ -38,7 +39,7 @@ class Content:
 
 def _read(path: Path, errors: list[tuple[str, str]], label: str) -> Any:
     try:
-        return plain(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return plain(safe_load(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         errors.append((label, "không tìm thấy tệp"))
     except yaml.YAMLError as exc:

@@ -142,9 +142,14 @@ def atomic_write(path: Path, text: str) -> None:
         raise
 
 
+def safe_load(text: str) -> Any:
+    """yaml.safe_load with the C parser when available (same results, several times faster)."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # a safe loader, C or Python
+
+
 def same_data(text: str, expected: Any) -> bool:
     """True when PyYAML reads `text` back as exactly `expected` (plain data)."""
-    return plain(yaml.safe_load(text)) == expected
+    return plain(safe_load(text)) == expected
 
 
 def is_date(value: Any) -> bool:
