@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 ZALO_API_DEFAULT = "https://openapi.zalo.me"
 ZALO_OAUTH_DEFAULT = "https://oauth.zaloapp.com"
@@ -122,6 +122,7 @@ class RuntimeSettings:
     send_timeout: float = 10.0         # seconds for one HTTP call to a platform
     max_attempts: int = 6              # HTTP attempts per reply part
     sweep_interval: float = 15.0       # how often pending or abandoned messages are looked for
+    stop_grace: float = 5.0            # seconds running turns may finish when the server stops
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> RuntimeSettings:
