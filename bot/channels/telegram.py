@@ -1,0 +1,118 @@
+"""Telegram channel for residents (python-telegram-bot): POST /webhooks/telegram/webhook.
+
+A separate bot from the counselors' desk bot. Configured in credentials.yml as
+`bot.channels.telegram.TelegramInput:` (settings from TELEGRAM_RESIDENT_* variables).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from telegram import Update
+
+from bot.channels.common import (
+    ATTACHMENT,
+    DELETE_REQUEST_TEXT,
+    NOOP,
+    TEXT,
+    WELCOME,
+    Parsed,
+    ResidentChannel,
+    WebhookError,
+    header,
+    parse_json,
+)
+from bot.channels.settings import TelegramSettings
+from bot.channels.store import Item
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+COMMANDS = {"/start": None, "/help": None, "/xoa": DELETE_REQUEST_TEXT}  # None: welcome
+# Message attributes that carry something other than text, in the order they are checked.
+ATTACHMENTS = (("animation", "gif"), ("sticker", "sticker"), ("photo", "image"), ("voice", "voice"),
+               ("audio", "audio"), ("video_note", "video"), ("video", "video"), ("document", "file"),
+               ("venue", "location"), ("location", "location"), ("contact", "contact"))
+
+
+def verify_secret(expected: str, headers: Mapping[str, str]) -> bool:
+    """True when X-Telegram-Bot-Api-Secret-Token equals the secret set with setWebhook."""
+    given = header(headers, SECRET_HEADER)
+    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _command_item(base: dict[str, Any], text: str) -> Item:
+    command = text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+    if command in COMMANDS:
+        mapped = COMMANDS[command]
+        return Item(**base, kind=WELCOME) if mapped is None else Item(**base, kind=TEXT, text=mapped)
+    # An unknown command is read as words, never as an intent name.
+    return Item(**base, kind=TEXT, text=text.lstrip("/"))
+
+
+def parse_telegram_update(body: Any) -> Parsed:
+    """One Update → an inbox item keyed by update_id; group chats and other update types are skipped."""
+    if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+        raise WebhookError(400, "missing update_id")
+    try:
+        update = Update.de_json(body, None)
+    except Exception:  # noqa: BLE001 - python-telegram-bot refuses malformed objects
+        raise WebhookError(400, "invalid update") from None
+    key = f"telegram:{update.update_id}"
+    query = update.callback_query
+    if query is not None:
+        chat = query.message.chat if query.message is not None else None
+        if chat is not None and chat.type != "private":
+            return Parsed(skipped=1)
+        chat_id = chat.id if chat is not None else query.from_user.id
+        data = {"callback_query_id": query.id}
+        if query.data:
+            return Parsed([Item(key=key, channel="telegram", sender_id=f"telegram:{chat_id}", kind=TEXT,
+                                text=query.data, data=data)])
+        return Parsed([Item(key=key, channel="telegram", sender_id=f"telegram:{chat_id}", kind=NOOP, data=data)])
+    message = update.message
+    if message is None or message.chat.type != "private":
+        return Parsed(skipped=1)  # edited messages, channel posts, groups, member updates…
+    base = {"key": key, "channel": "telegram", "sender_id": f"telegram:{message.chat.id}"}
+    if message.text and message.text.startswith("/"):
+        return Parsed([_command_item(base, message.text)])
+    text = message.text or message.caption
+    if text and text.strip():
+        return Parsed([Item(**base, kind=TEXT, text=text)])
+    for attr, kind in ATTACHMENTS:
+        if getattr(message, attr, None):
+            return Parsed([Item(**base, kind=ATTACHMENT, data={"attachment": kind})])
+    return Parsed(skipped=1)
+
+
+class TelegramInput(ResidentChannel):
+    """Residents writing to the residents' Telegram bot."""
+
+    settings_class = TelegramSettings
+
+    @classmethod
+    def name(cls) -> str:
+        """Mounted at /webhooks/telegram/."""
+        return "telegram"
+
+    def parse_webhook(self, headers: Mapping[str, str], raw: bytes) -> Parsed:
+        """403 unless the secret-token header matches; 400 for a malformed update."""
+        if not verify_secret(self.settings.webhook_secret, headers):
+            raise WebhookError(403, "invalid secret token")
+        return parse_telegram_update(parse_json(raw))
+
+    async def before_process(self, item: Item) -> None:
+        """Answer a button press first, so the resident's button stops spinning."""
+        query_id = item.data.get("callback_query_id")
+        sender = self.runtime.outbound.senders.get("telegram") if self.runtime else None
+        if not query_id or sender is None:
+            return
+        from bot.channels.outbound import Permanent, Retryable
+
+        try:
+            await sender.answer_callback(query_id)
+        except (Retryable, Permanent) as exc:
+            log.warning("could not answer a callback query: %s", exc.reason)

@@ -1,0 +1,117 @@
+"""Zalo Official Account channel: POST /webhooks/zalo/webhook.
+
+Configured in credentials.yml as `bot.channels.zalo.ZaloInput:` (settings from ZALO_* variables).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from bot.channels.common import (
+    ATTACHMENT,
+    TEXT,
+    UNFOLLOW,
+    WELCOME,
+    Parsed,
+    ResidentChannel,
+    WebhookError,
+    header,
+    parse_json,
+)
+from bot.channels.settings import ZaloSettings
+from bot.channels.store import Item
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-ZEvent-Signature"
+ATTACHMENT_EVENTS = {
+    "user_send_image": "image", "user_send_sticker": "sticker", "user_send_gif": "gif",
+    "user_send_audio": "audio", "user_send_video": "video", "user_send_file": "file",
+    "user_send_link": "link", "user_send_location": "location", "user_send_business_card": "contact",
+}
+# Receipts and events that need no answer.
+IGNORED_EVENTS = {"user_received_message", "user_seen_message", "user_reacted_message", "oa_reacted_message",
+                  "user_click_chatnow", "user_submit_info", "add_user_to_tag", "change_oa_daily_quota",
+                  "change_template_status", "shop_has_order", "user_asking_product"}
+
+
+def zalo_signature(app_id: str, raw_body: bytes, timestamp: str, oa_secret_key: str) -> str:
+    """hex sha256(app_id + raw_body + timestamp + OA secret key): Zalo's webhook signature (a hash, not an HMAC)."""
+    return hashlib.sha256(app_id.encode("utf-8") + raw_body + timestamp.encode("utf-8")
+                          + oa_secret_key.encode("utf-8")).hexdigest()
+
+
+def verify_zalo(settings: ZaloSettings, headers: Mapping[str, str], raw: bytes, body: Any) -> bool:
+    """True when the X-ZEvent-Signature header matches the body, for this app."""
+    given = (header(headers, SIGNATURE_HEADER) or "").strip()
+    if not given or not isinstance(body, dict):
+        return False
+    if given.lower().startswith("mac="):
+        given = given[4:].strip()
+    app_id, timestamp = body.get("app_id"), body.get("timestamp")
+    if not isinstance(app_id, (str, int)) or not isinstance(timestamp, (str, int)):
+        return False
+    if str(app_id) != settings.app_id:
+        return False
+    expected = zalo_signature(str(app_id), raw, str(timestamp), settings.oa_secret_key)
+    return hmac.compare_digest(given.lower().encode("ascii", "replace"), expected.encode("ascii"))
+
+
+def _id(value: Any) -> str | None:
+    return str(value) if isinstance(value, (str, int)) and str(value) else None
+
+
+def parse_zalo_event(body: dict[str, Any]) -> Parsed:
+    """Turn one (verified) Zalo event into inbox items."""
+    event = body.get("event_name")
+    if not isinstance(event, str) or not event:
+        raise WebhookError(400, "missing event_name")
+    timestamp = str(body.get("timestamp") or "")
+    if event.startswith("oa_send_") or event in IGNORED_EVENTS:
+        return Parsed(skipped=1)
+    if event in ("follow", "unfollow"):
+        follower = _id((body.get("follower") or {}).get("id")) if isinstance(body.get("follower"), dict) else None
+        if follower is None:
+            raise WebhookError(400, "missing follower.id")
+        kind = WELCOME if event == "follow" else UNFOLLOW
+        return Parsed([Item(key=f"zalo:{event}:{follower}:{timestamp}", channel="zalo",
+                            sender_id=f"zalo:{follower}", kind=kind)])
+    if event == "user_send_text" or event in ATTACHMENT_EVENTS:
+        sender = _id((body.get("sender") or {}).get("id")) if isinstance(body.get("sender"), dict) else None
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        msg_id = _id(message.get("msg_id"))
+        if sender is None or msg_id is None:
+            raise WebhookError(400, "missing sender.id or message.msg_id")
+        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        base = {"key": f"zalo:{msg_id}", "channel": "zalo", "sender_id": f"zalo:{sender}"}
+        if text.strip():  # a text, or an attachment with a caption: the words are what matter
+            return Parsed([Item(**base, kind=TEXT, text=text)])
+        if event == "user_send_text":
+            return Parsed(skipped=1)
+        return Parsed([Item(**base, kind=ATTACHMENT, data={"attachment": ATTACHMENT_EVENTS[event]})])
+    log.info("zalo event %s ignored", event[:40])
+    return Parsed(skipped=1)
+
+
+class ZaloInput(ResidentChannel):
+    """Residents writing to the Official Account on Zalo."""
+
+    settings_class = ZaloSettings
+
+    @classmethod
+    def name(cls) -> str:
+        """Mounted at /webhooks/zalo/."""
+        return "zalo"
+
+    def parse_webhook(self, headers: Mapping[str, str], raw: bytes) -> Parsed:
+        """403 without a valid signature; 400 for invalid JSON; receipts and echoes skipped."""
+        if not header(headers, SIGNATURE_HEADER):
+            raise WebhookError(403, "missing signature")
+        body = parse_json(raw)
+        if not verify_zalo(self.settings, headers, raw, body):
+            raise WebhookError(403, "invalid signature")
+        return parse_zalo_event(body)
