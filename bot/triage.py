@@ -26,7 +26,9 @@ _PERSON = (
 # "phụ nữ bị bạo lực", "khi bị đánh", "trẻ em bị xâm hại": a class of people, not a report.
 _NOT_GENERIC = (r"(?<!phu nu )(?<!nan nhan )(?<!tre em )(?<!khi )(?<!neu )(?<!nguoi )(?<!nam gioi )(?<!ai )"
                 r"(?<!nhung nguoi )(?<!truong hop )(?<!nguoi dan ong )(?<!nu gioi )(?<!phu nu va tre em )"
-                r"(?<!doi tuong )(?<!da )(?<!lo )(?<!tung )(?<!chua )(?<!ban )(?<!ma )(?<!de )")
+                r"(?<!doi tuong )(?<!da )(?<!lo )(?<!tung )(?<!chua )(?<!ban )(?<!ma )(?<!de )(?<!co the )"
+                r"(?<!tre )(?<!dan ong )(?<!lgbt )(?<!be trai )(?<!be gai )(?<!nguoi than )(?<!nguoi nha )"
+                r"(?<!con cai )(?<!chi em )(?<!hang xom )(?<!nam )(?<!nu )")
 _NEG = r"(?<!khong )(?<!chua )(?<!chang )(?<!dung )(?<!khong he )(?<!chua tung )"
 
 # Verbs of hurting someone (folded). Kept specific: folding makes many words collide
@@ -67,7 +69,7 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"\b(?:muon|dinh|sap|them|chi muon|thiet) chet(?! cuoi| me| mat| tiet| voi| doi| khiep| di duoc)\b|\bchet cho xong\b|\bchet quach\b|\bchet di cho\b|"
         r"\bbien mat khoi (?:the gian|cuoc doi)\b|\bkhong con ly do (?:gi )?de song\b|\btu lam hai\b|\btu hai ban than\b|\bsong khong noi\b")),
     ("bị giam giữ/mua bán người", DANGER_NOW, re.compile(
-        r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
+        _NOT_GENERIC + r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
         r"\b(?:nhot|giam|khoa) (?:toi|em|con|chau|minh|chi|vo|me)(?: \w+)? (?:trong|o|lai)\b|"
         r"\b(?:ban|lua|dua|cho) (?:toi|em|con|chau|chi|ban toi|nguoi|minh)(?: \w+)? (?:sang|qua) (?:trung quoc|tq|campuchia|cam|lao|myanmar|nuoc ngoai|bien gioi)\b|"
         r"\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd)\b.*\bkhong cho (?:\w+ )?(?:ve|ra|di|lien lac|tro ve)\b|"
@@ -82,15 +84,21 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"hang xom|ong ay|anh ay|han|ong ta|thang do|ho|nguoi yeu cu)(?: (?:toi|em|minh|cua toi|cua em|nha toi|ben canh|con))? "
         r"(?:(?:lai|hay|thuong|suot ngay|cu|da|vua|moi ngay|nhieu lan|tung|van|con|hom qua|toi qua|sang nay|hom nay|luon|say|roi|ve|xin|nhau|ruou) )*"
         + _NEG + r"(?:" + _HURT + r") " + _PERSON + r"\b")),
+    ("người thân/người quen gây bạo lực", NEEDS_SUPPORT, re.compile(
+        r"\b(?:chong|vo|bo|cha|ong|no|nguoi yeu|ban trai|bo duong|me ke|me chong|nha chong|bo chong|con trai|con re|"
+        r"con dau|anh trai|sep|chu nha|chong cu|vo cu|nguoi yeu cu|ong ay|anh ta|han|ho)(?: (?:toi|em|minh|tui|cu|nha toi))?"
+        r"(?: \w+){0,4} " + _NEG + r"(?:" + _DANH + r"|dap pha|dap cua|hanh ha|nguoc dai|bo doi|xich|nhot|bat quy|"
+        r"xo te|quanh (?:toi|em|minh)|da vao bung|doa giet|chui boi|xuc pham|tra tan|bop co|keo toc)\b")),
     ("xâm hại tình dục", NEEDS_SUPPORT, re.compile(
         _NEG + r"\b(?:hiep dam|cuong hiep|xam hai|sam so|quay roi|ep quan he|dong cham|so mo|so soang|lot do) (?:toi|em|con|chau|minh|be|con gai|chi toi|ban toi|em gai)\b|"
-        r"\bep (?:toi|em|con|chau|minh) (?:quan he|lam chuyen do|ngu voi)\b")),
+        r"\bep (?:toi|em|con|chau|minh) (?:quan he|lam chuyen do|ngu voi)\b|"
+        r"\b(?:om hon|om ap|so vao nguoi|so soang|so mo|ga gam|du vao nha|lot quan) (?:toi|em|con|chau|minh|be|chi)?\b")),
     ("cưỡng ép kết hôn", NEEDS_SUPPORT, re.compile(
         r"\b(?:ep|bat|buoc|cuong ep|ep buoc) (?:toi|em|con|chau|minh|chi|ban toi|con gai|con gai toi|no) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon|lay)\b|"
         r"\bbi (?:ep|bat|buoc|gia dinh ep|bo me ep|gia dinh bat|bo me bat|cuong ep) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon)\b")),
     ("bị kiểm soát/đe dọa", NEEDS_SUPPORT, re.compile(
         r"\b(?:giu|lay|kiem tra|doc trom) (?:het )?dien thoai (?:cua )?(?:toi|em|minh)\b|\bdoa(?: \w+){0,6} (?:lam nhuc|bo|danh|duoi|to cao|tu mat)\b|"
-        r"\b(?:tong tien|doa (?:tung|phat tan|dang|gui) (?:anh|clip|video)|phat tan (?:anh|clip)|anh nong cua (?:toi|em|minh)|bi theo doi|bi rinh|bi doa)\b|"
+        r"\b(?:tong tien|doa (?:tung|phat tan|dang|gui)(?: (?:anh|clip|video|len mang|len face|len facebook))?|phat tan (?:anh|clip)|anh nong cua (?:toi|em|minh)|bi theo doi|bi rinh|bi doa)\b|"
         r"\bkhong cho (?:toi|em|minh|con) (?:tien|di lam|ra khoi nha|ra ngoai|ve nha|ve que|gap|lien lac|dung dien thoai|an)\b|"
         r"\b(?:lay het|giu het|chiem|cam het) (?:tien|luong|tai san|giay to) (?:cua )?(?:toi|em|minh)\b|\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd) (?:cua )?(?:toi|em|minh|con)\b")),
     ("trẻ em bị bạo hành", NEEDS_SUPPORT, re.compile(
@@ -114,12 +122,13 @@ _QUESTION_ABOUT = re.compile(
     r"lam sao de (?:phong|tranh|nhan biet|biet|giup|ho tro)|nhan biet|tim hieu|co sao khong|co duoc khong|co dung khong|duoc phep|co quyen|"
     r"coi la|tinh la|xem la|so may|so nao|so dien thoai|hotline|tong dai|duong day nong|giup ban|giup nguoi|"
     r"bang chung|ho tro nhung gi|duoc ho tro|nha tam lanh|dia chi tin cay|can lam gi|nen lam gi khi|phai lam gi khi|"
-    r"cho thay|the nao thi|bao gom|gom nhung|nhung gi)\b"
+    r"cho thay|the nao thi|bao gom|gom nhung|nhung gi|co the bi|co phai|co nen|co ich gi|co can thiet|chung cu|"
+    r"thi (?:lam sao|lam gi|bao|tim|nen|phai|co|goi|giup|sao)|giup (?:the nao|kieu gi)|ho tro duoc gi|tim ai)\b"
 )
 # Definition and law questions: strong enough to overrule even danger-level words.
 _LEGAL_QUESTION = re.compile(
     r"\b(?:la gi|the nao la|nhu the nao la|duoc coi la|coi la|khai niem|dinh nghia|bi phat|phat bao nhieu|"
-    r"xu phat|muc phat|di tu|bi tu|tu may nam|bao nhieu nam|may nam tu|ngoi tu|toi gi|luat|nghi dinh|dieu \d+|"
+    r"la (?:\w+ ){0,2}gi|truy cuu|hinh su|xu phat|muc phat|di tu|bi tu|tu may nam|bao nhieu nam|may nam tu|ngoi tu|toi gi|luat|nghi dinh|dieu \d+|"
     r"hanh vi nao|cac hanh vi|bieu hien|dau hieu|thong ke|tren (?:tivi|tv|bao|mang)|phim|tin tuc|doc bao)\b")
 # Signs the message is about a concrete situation of the writer or someone they know.
 _CONCRETE = re.compile(
@@ -135,9 +144,9 @@ _IDIOMS = re.compile(
     r"danh van|danh trong|danh golf|danh tennis|danh bi a|danh bida|giet thoi gian|chet cuoi|cuoi chet|met muon chet|doi muon chet|"
     r"buon ngu muon chet|nong muon chet|lanh muon chet|so muon chet|buon cuoi|muon chet voi|dep chet|ngon chet|"
     r"chet me|chet mat|chet tiet|dau chet|met chet|ban chet|te chet|khat chet|dam cuoi|dam ma|dam tang|dam dong|dam da|"
-    r"giet muoi|giet (?:con )?(?:sau|ga|vit|heo|lon|ca|chuot|muoi|gian|ran|bo|de)|dam bong|chay mau cam|chet may|chet dien|chet song|chet ngat|"
-    r"game|phim|tro choi|truyen tranh|can chet|(?:cay|hoa|lan|rau|vuon|trong)(?: \w+){0,3} chet|"
-    r"(?:met|doi|buon ngu|nong|lanh|so|ngon|dep|vui|cuoi|thich|nho|suong|hay|ngot|cay|chan|nhot|dau bung|ban) (?:qua )?muon chet)\b"
+    r"giet muoi|giet (?:con )?(?:sau|ga|vit|heo|lon|chuot|muoi|gian|ran)|dam bong|chay mau cam|chet may|chet dien|chet song|chet ngat|"
+    r"game|phim|tro choi|truyen tranh|can chet|(?:cay|hoa|rau|vuon)(?: \w+){0,3} chet|"
+    r"(?:met|doi|buon ngu|nong|lanh|ngon|dep|vui|cuoi|thich|nho|suong|ngot|cay|dau bung) (?:qua )?muon chet)\b"
 )
 
 
@@ -203,7 +212,8 @@ def should_demote(text: str) -> bool:
         return False
     if _IDIOMS.search(norm):
         return True
-    return is_question_about(text) and not _CONCRETE.search(norm)
+    # Only definition/law questions overrule the classifier; "… thì làm sao?" may be the writer's own story.
+    return bool(_LEGAL_QUESTION.search(norm)) and not _CONCRETE.search(norm)
 
 
 def combine(rules: TriageResult, intent: str | None, confidence: float,

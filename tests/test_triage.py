@@ -110,3 +110,13 @@ def test_combine_lets_the_classifier_add_cases_but_not_remove_them() -> None:
 ])
 def test_should_demote_only_idioms_and_general_questions(text: str, demote: bool) -> None:
     assert should_demote(text) is demote
+
+
+@pytest.mark.parametrize("text", [
+    "ổng nói tui mà báo công an là ổng giết cả nhà tui",  # "giết cả" must not read as "giết cá"
+    "con gái tôi nhốt mình trong phòng nói muốn chết",  # "trong phòng" must not read as "trồng"
+    "nó dọa tung lên mạng nếu em không gửi tiền",
+])
+def test_folding_collisions_do_not_hide_danger(text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgent, variant
