@@ -47,7 +47,7 @@ class ActionHandleUrgent(Action):
         msg = tracker.latest_message
         text = msg.get("text") or ""
         intent = msg.get("intent") or {}
-        result = combine(assess(text), intent.get("name"), float(intent.get("confidence") or 0.0))
+        result = combine(assess(text), intent.get("name"), float(intent.get("confidence") or 0.0), text=text)
         if not result.urgent:
             # The classifier chose this action with low confidence and no rule fired: still escalate,
             # a missed case is worse than a false alarm.

@@ -216,11 +216,20 @@ def should_demote(text: str) -> bool:
     return bool(_LEGAL_QUESTION.search(norm)) and not _CONCRETE.search(norm)
 
 
+# Present-moment cues that make a classifier-only report "danger now" rather than "needs support".
+_NOW_CUES = re.compile(
+    r"\b(?:dang|ngay bay gio|bay gio|luc nay|dem nay|toi nay|tron|tron trong|ngoai cua|dap cua|pha cua|cuu|"
+    r"nhanh len|khan cap|so qua|run|mau|dao|sung|xang|khong tho|bat tinh|nuot|uong thuoc)\b")
+
+
 def combine(rules: TriageResult, intent: str | None, confidence: float,
-            threshold: float = 0.5) -> TriageResult:
+            threshold: float = 0.5, text: str = "") -> TriageResult:
     """Merge the rule verdict with the classifier's: either can open a case."""
     if rules.urgent:
         return rules
     if intent == "report_violence" and confidence >= threshold:
-        return TriageResult(NEEDS_SUPPORT, (f"bộ phân loại: report_violence ({confidence:.2f})",))
+        reason = f"bộ phân loại: report_violence ({confidence:.2f})"
+        if text and _NOW_CUES.search(_strip_idioms(normalize(text))):
+            return TriageResult(DANGER_NOW, (reason, "dấu hiệu đang xảy ra"))
+        return TriageResult(NEEDS_SUPPORT, (reason,))
     return rules

@@ -20,7 +20,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.text import has_diacritics  # noqa: E402
-from bot.triage import assess  # noqa: E402
+from bot.triage import assess, combine  # noqa: E402
 
 URGENT_INTENT = "report_violence"
 # Both reach the same fallback reply, so confusing them changes nothing for the resident.
@@ -94,7 +94,8 @@ def evaluate(model_path: str, data_path: str) -> dict[str, Any]:
         escalated = (parse.get("intent") or {}).get("name") == URGENT_INTENT
         rules = assess(item["text"])
         cls_name, cls_conf = classifier_intent(parse)
-        level = rules.urgency if rules.urgent else ("needs_support" if escalated else "none")
+        merged = combine(rules, cls_name, cls_conf, text=item["text"])
+        level = merged.urgency if merged.urgent else ("needs_support" if escalated else "none")
         row = {"text": item["text"], "gold_intent": item["intent"], "pred_intent": full_intent(parse),
                "gold_urgency": item["urgent"], "escalated": escalated, "level": level,
                "rules": rules.urgent, "classifier": cls_name == URGENT_INTENT and cls_conf >= 0.5,

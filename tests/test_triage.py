@@ -120,3 +120,9 @@ def test_should_demote_only_idioms_and_general_questions(text: str, demote: bool
 def test_folding_collisions_do_not_hide_danger(text: str) -> None:
     for variant in (text, fold(text)):
         assert assess(variant).urgent, variant
+
+
+def test_classifier_only_level_follows_present_cues() -> None:
+    calm = assess("em sợ lắm")
+    assert combine(calm, "report_violence", 0.9, text="nó lại say về, em đang trốn trong nhà tắm").urgency == DANGER_NOW
+    assert combine(calm, "report_violence", 0.9, text="dạo này em sợ về nhà lắm").urgency == NEEDS_SUPPORT
