@@ -103,6 +103,10 @@ class ReplyCollector(CollectingOutputChannel):
         """The input channel's name."""
         return self._channel
 
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Keep the text whole (Rasa's collector splits at blank lines; Zalo caps messages per 48 h)."""
+        await self._persist_message(self._message(recipient_id, text=text.strip()))
+
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         """Keep text, buttons and quick replies together in one collected message."""
         buttons = message.get("quick_replies") or message.get("buttons")
