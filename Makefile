@@ -66,3 +66,23 @@ eval: $(MODEL) ## Held-out evaluation: intents and triage (writes docs/eval-repo
 
 clean: ## Remove models, results and local data
 	rm -rf models results var
+
+# Staff tools (bot/staff, docs/staff-guide.md)
+.PHONY: train-safe deploy-model review content-check export import
+train-safe: $(VENV)/.installed ## Safe training: checks, validate, train, held-out gate, report in docs/reports/
+	$(PY) -m bot model train
+
+deploy-model: $(VENV)/.installed ## Load the accepted model into the running Rasa; rolls back if it does not answer
+	$(PY) -m bot model deploy
+
+review: $(VENV)/.installed ## Messages the bot could not answer, waiting for staff
+	$(PY) -m bot review list
+
+content-check: $(VENV)/.installed ## Check the content: duplicates, sources, review dates, phone numbers
+	$(PY) -m bot content check
+
+export: $(VENV)/.installed ## Export FAQ, events and hotlines to var/noi-dung.xlsx for Excel
+	$(PY) -m bot content export $(FILE)
+
+import: $(VENV)/.installed ## Import var/noi-dung.xlsx (or FILE=...); writes nothing unless every row is valid
+	$(PY) -m bot content import $(FILE)

@@ -41,12 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = csub.add_parser("check", help="Kiểm tra toàn bộ nội dung / run every content check")
     check.add_argument("--today", type=_parse_day, help="ngày dùng để so (mặc định hôm nay) / date to check against")
     export = csub.add_parser("export", help="Xuất ra .xlsx hoặc thư mục .csv / export to .xlsx or a folder of .csv")
-    export.add_argument("path", nargs="?", default="noi-dung.xlsx",
-                        help="tệp .xlsx, hoặc thư mục khi dùng --csv (mặc định noi-dung.xlsx) / output file or folder")
+    export.add_argument("path", nargs="?", default=None,
+                        help="tệp .xlsx, hoặc thư mục khi dùng --csv (mặc định var/noi-dung.xlsx) / output file or folder")
     export.add_argument("--csv", action="store_true", help="xuất thành các tệp .csv / write CSV files")
     imp = csub.add_parser("import", help="Nhập lại từ .xlsx/.csv (chỉ ghi khi mọi dòng hợp lệ) / "
                                          "import .xlsx/.csv (writes only if every row is valid)")
-    imp.add_argument("path", help="tệp .xlsx, tệp .csv hoặc thư mục chứa .csv / .xlsx file, .csv file or folder")
+    imp.add_argument("path", nargs="?", default=None,
+                     help="tệp .xlsx, tệp .csv hoặc thư mục chứa .csv (mặc định var/noi-dung.xlsx) / "
+                          ".xlsx file, .csv file or folder")
     imp.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không ghi / validate only")
     imp.add_argument("--allow-delete", action="store_true",
                      help="cho phép xóa chủ đề không có trong bảng tính / delete topics missing from the sheet")
@@ -194,7 +196,7 @@ class Tool:
             for label, message in content.load_errors:
                 self.warn(f"LỖI content/{label}: {message}")
             return 1
-        path = Path(args.path)
+        path = Path(args.path) if args.path else self.root / "var" / ("noi-dung" if args.csv else "noi-dung.xlsx")
         if args.csv:
             folder = path if path.suffix.lower() != ".xlsx" else path.with_suffix("")
             for written in export_csv(content, folder):
@@ -203,7 +205,7 @@ class Tool:
             if path.suffix.lower() != ".xlsx":
                 path = path.with_suffix(".xlsx")
             export_xlsx(content, path)
-            self.say(f"Đã xuất: {path}")
+            self.say(f"Đã xuất: {path.resolve()}")
         self.say(f"Gồm {len(content.topics)} chủ đề FAQ, {len(content.events)} sự kiện, "
                  f"{sum(len(v) for v in content.hotlines.values())} số điện thoại.")
         return 0
@@ -215,7 +217,7 @@ class Tool:
         from bot.staff.store import load_content
         from bot.staff.topics import load_provinces
 
-        path = Path(args.path)
+        path = Path(args.path) if args.path else self.root / "var" / "noi-dung.xlsx"
         if not path.exists():
             self.warn(f"LỖI: không tìm thấy {path}")
             return 1
