@@ -28,7 +28,7 @@ _NOT_GENERIC = (r"(?<!phu nu )(?<!nan nhan )(?<!tre em )(?<!khi )(?<!neu )(?<!ng
                 r"(?<!nhung nguoi )(?<!truong hop )(?<!nguoi dan ong )(?<!nu gioi )(?<!phu nu va tre em )"
                 r"(?<!doi tuong )(?<!da )(?<!lo )(?<!tung )(?<!chua )(?<!ban )(?<!ma )(?<!de )(?<!co the )"
                 r"(?<!tre )(?<!dan ong )(?<!lgbt )(?<!be trai )(?<!be gai )(?<!nguoi than )(?<!nguoi nha )"
-                r"(?<!con cai )(?<!chi em )(?<!hang xom )(?<!nam )(?<!nu )")
+                r"(?<!con cai )(?<!chi em )(?<!hang xom )(?<!nam )(?<!nu )(?<!bao )(?<!sau khi )(?<!nghi )(?<!khi bi )")
 _NEG = r"(?<!khong )(?<!chua )(?<!chang )(?<!dung )(?<!khong he )(?<!chua tung )"
 
 # Verbs of hurting someone (folded). Kept specific: folding makes many words collide
@@ -36,7 +36,7 @@ _NEG = r"(?<!khong )(?<!chua )(?<!chang )(?<!dung )(?<!khong he )(?<!chua tung )
 _DANH = (r"danh(?! gia| rang| thue| bai| dau| so| ca| cau| bong| may| chu| thuc| lua| vong| tieng| mat| cho| tien| rieng| du|"
          r" co tuong| co vua| co caro| dan| son| phan| giay| van| trong| golf| tennis| bi a| bida| dien| luoi| con quay)")
 _HURT_STRONG = (
-    _DANH + r"|dap(?! an| ung| lai)|chui boi|chui mang|chui rua|xi va|hanh ha|nguoc dai|tra tan|bao hanh|bao luc|xam hai|hiep dam|cuong hiep|"
+    _DANH + r"|dap(?! an| ung| lai)|cao cau|chui boi|chui mang|chui rua|xi va|hanh ha|nguoc dai|tra tan|bao hanh|bao luc|xam hai|hiep dam|cuong hiep|"
     r"sam so|quay roi|de doa|doa|chui|xuc pham|lam nhuc|nhot|giam giu|giam long|bat coc|bop co|hanh hung|"
     r"danh dap|dam|chem|dot|tat vao mat|bo doi|duoi danh|ruot danh|tong tien|lua ban|ep quan he|cuong ep|"
     r"ep cuoi|ep lay chong|ep ket hon|dap pha|nem do|keo toc|giat toc|siet co|bop nghet|bo dong"
@@ -92,14 +92,17 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
     ("xâm hại tình dục", NEEDS_SUPPORT, re.compile(
         _NEG + r"\b(?:hiep dam|cuong hiep|xam hai|sam so|quay roi|ep quan he|dong cham|so mo|so soang|lot do) (?:toi|em|con|chau|minh|be|con gai|chi toi|ban toi|em gai)\b|"
         r"\bep (?:toi|em|con|chau|minh) (?:quan he|lam chuyen do|ngu voi)\b|"
-        r"\b(?:om hon|om ap|so vao nguoi|so soang|so mo|ga gam|du vao nha|lot quan) (?:toi|em|con|chau|minh|be|chi)?\b")),
+        r"\b(?:om hon|om ap|so vao nguoi|so soang|so mo|ga gam|du vao nha|lot quan|lot do|quay len|quay trom)"
+        r"(?: (?:toi|em|con|chau|minh|be|chi))?\b")),
     ("cưỡng ép kết hôn", NEEDS_SUPPORT, re.compile(
         r"\b(?:ep|bat|buoc|cuong ep|ep buoc) (?:toi|em|con|chau|minh|chi|ban toi|con gai|con gai toi|no) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon|lay)\b|"
         r"\bbi (?:ep|bat|buoc|gia dinh ep|bo me ep|gia dinh bat|bo me bat|cuong ep) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon)\b")),
     ("bị kiểm soát/đe dọa", NEEDS_SUPPORT, re.compile(
         r"\b(?:giu|lay|kiem tra|doc trom) (?:het )?dien thoai (?:cua )?(?:toi|em|minh)\b|\bdoa(?: \w+){0,6} (?:lam nhuc|bo|danh|duoi|to cao|tu mat)\b|"
         r"\b(?:tong tien|doa (?:tung|phat tan|dang|gui)(?: (?:anh|clip|video|len mang|len face|len facebook))?|phat tan (?:anh|clip)|anh nong cua (?:toi|em|minh)|bi theo doi|bi rinh|bi doa)\b|"
-        r"\bkhong cho (?:toi|em|minh|con) (?:tien|di lam|ra khoi nha|ra ngoai|ve nha|ve que|gap|lien lac|dung dien thoai|an)\b|"
+        r"\b(?:khong cho|cam) (?:toi|em|minh|con|chau) (?:tien|di lam|di hoc|ra khoi nha|ra ngoai|ve nha|ve que|ve tham|gap|"
+        r"lien lac|dung dien thoai|an|di dau)\b|\btich thu (?:dien thoai|giay to|tien|dt)\b|\bthu (?:het )?(?:giay to|ho chieu)\b|"
+        r"\bdi dau cung phai (?:chup|bao cao|xin phep|gui)\b|\bkiem soat (?:dinh vi|dien thoai|tien|moi)\b|"
         r"\b(?:lay het|giu het|chiem|cam het) (?:tien|luong|tai san|giay to) (?:cua )?(?:toi|em|minh)\b|\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd) (?:cua )?(?:toi|em|minh|con)\b")),
     ("trẻ em bị bạo hành", NEEDS_SUPPORT, re.compile(
         r"\b(?:con toi|con em|con minh|chau toi|chau em|be|dua be|dua tre|em be|con gai toi|con trai toi|hoc sinh)(?: \w+){0,3} (?:bi|hay bi|thuong bi)(?: \w+){0,2} "
@@ -123,7 +126,8 @@ _QUESTION_ABOUT = re.compile(
     r"coi la|tinh la|xem la|so may|so nao|so dien thoai|hotline|tong dai|duong day nong|giup ban|giup nguoi|"
     r"bang chung|ho tro nhung gi|duoc ho tro|nha tam lanh|dia chi tin cay|can lam gi|nen lam gi khi|phai lam gi khi|"
     r"cho thay|the nao thi|bao gom|gom nhung|nhung gi|co the bi|co phai|co nen|co ich gi|co can thiet|chung cu|"
-    r"thi (?:lam sao|lam gi|bao|tim|nen|phai|co|goi|giup|sao)|giup (?:the nao|kieu gi)|ho tro duoc gi|tim ai)\b"
+    r"thi (?:lam sao|lam gi|bao|tim|nen|phai|co|goi|giup|sao)|giup (?:the nao|kieu gi)|ho tro duoc gi|tim ai|"
+    r"la bao luc (?:ha|a|khong|ko|hong|phai khong|chu|nhi)|neu nghi|nghi ngo)\b"
 )
 # Definition and law questions: strong enough to overrule even danger-level words.
 _LEGAL_QUESTION = re.compile(
@@ -145,9 +149,18 @@ _IDIOMS = re.compile(
     r"buon ngu muon chet|nong muon chet|lanh muon chet|so muon chet|buon cuoi|muon chet voi|dep chet|ngon chet|"
     r"chet me|chet mat|chet tiet|dau chet|met chet|ban chet|te chet|khat chet|dam cuoi|dam ma|dam tang|dam dong|dam da|"
     r"giet muoi|giet (?:con )?(?:sau|ga|vit|heo|lon|chuot|muoi|gian|ran)|dam bong|chay mau cam|chet may|chet dien|chet song|chet ngat|"
-    r"game|phim|tro choi|truyen tranh|can chet|(?:cay|hoa|rau|vuon)(?: \w+){0,3} chet|"
+    r"game|phim|tro choi|truyen tranh|can chet|dao bep|dao cun|mai dao|dau dau|nhuc dau|bua bo|thu y|"
+    r"giet (?:\w+ ){0,2}bang (?:nu cuoi|anh mat|anh nhin|giong hat)|(?:cay|hoa|rau|vuon)(?: \w+){0,3} chet|"
     r"(?:met|doi|buon ngu|nong|lanh|ngon|dep|vui|cuoi|thich|nho|suong|ngot|cay|dau bung) (?:qua )?muon chet)\b"
 )
+
+
+# Retellings of films, news or games: not a report unless the writer is the one hurt.
+_MEDIA = re.compile(r"\b(?:xem phim|bo phim|phim|tivi|tv|doc bao|bai bao|tin tuc|dien vien|dao dien|game|truyen)\b")
+_HYPOTHETICAL = re.compile(r"\b(?:neu nghi|nghi ngo|gia su|vi du nhu)\b")
+_FIRST_PERSON_VICTIM = re.compile(
+    r"(?<!ban )(?<!nha )\b(?:toi|em|minh|tui) (?:bi|dang bi|vua bi)\b|\b(?:" + _DANH + r"|hanh ha|chui|doa|nhot|xam hai) (?:toi|em|minh)\b|"
+    r"\b(?:chong|vo|bo|me|nguoi yeu|ban trai) (?:toi|em|minh)\b")
 
 
 @dataclass(frozen=True)
@@ -168,12 +181,13 @@ _FALSE_FRIENDS = re.compile(r"\b(?:dao nay|dao gan day|dao truoc|dao duc|dao ly|
 
 
 def _strip_idioms(norm: str) -> str:
-    return _FALSE_FRIENDS.sub(" ", _IDIOMS.sub(" ", norm))
+    return " ".join(_FALSE_FRIENDS.sub(" ", _IDIOMS.sub(" ", norm)).split())
 
 
 def assess(text: str) -> TriageResult:
     """Classify a message with the deterministic rules alone."""
-    norm = _strip_idioms(normalize(text))
+    raw = normalize(text)
+    norm = _strip_idioms(raw)
     if not norm:
         return TriageResult()
     level = NONE
@@ -184,6 +198,8 @@ def assess(text: str) -> TriageResult:
             if _LEVEL_RANK[urgency] > _LEVEL_RANK[level]:
                 level = urgency
     if level == NONE:
+        return TriageResult()
+    if (_MEDIA.search(raw) or _HYPOTHETICAL.search(raw)) and not _FIRST_PERSON_VICTIM.search(norm):
         return TriageResult()
     if level == NEEDS_SUPPORT and _INJURY.search(norm):
         level = DANGER_NOW

@@ -126,3 +126,29 @@ def test_classifier_only_level_follows_present_cues() -> None:
     calm = assess("em sợ lắm")
     assert combine(calm, "report_violence", 0.9, text="nó lại say về, em đang trốn trong nhà tắm").urgency == DANGER_NOW
     assert combine(calm, "report_violence", 0.9, text="dạo này em sợ về nhà lắm").urgency == NEEDS_SUPPORT
+
+
+@pytest.mark.parametrize("text", [
+    "ông hàng xóm cứ rủ con bé vào nhà rồi sờ soạng",
+    "chồng cấm tôi về thăm bố mẹ đẻ, đi đâu cũng phải gửi ảnh",
+    "họ tịch thu điện thoại và giấy tờ của em",
+    "vợ hay cào cấu tôi",
+])
+def test_control_and_indirect_sexual_abuse(text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgent, variant
+
+
+@pytest.mark.parametrize("text", [
+    "xem phim thấy cảnh chồng đánh vợ mà sợ",
+    "đọc báo có vụ bố dượng hành hạ con riêng",
+    "đau đầu như búa bổ",
+    "bỏ đói con cái cũng là bạo lực hả",
+    "nếu nghi bạn mình bị bạo hành thì nên nói gì",
+])
+def test_retellings_similes_and_hypotheticals(text: str) -> None:
+    assert not assess(text).urgent
+
+
+def test_media_does_not_hide_the_writers_own_report() -> None:
+    assert assess("chồng tôi xem phim xong thì đánh tôi").urgent
