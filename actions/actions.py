@@ -158,7 +158,7 @@ class ActionFallback(Action):
         try:
             await asyncio.to_thread(review.record_from_message, services().store, tracker.sender_id,
                                     tracker.latest_message)
-        except Exception:  # noqa: BLE001 - the review queue must never break the reply
+        except Exception:
             log.warning("review queue unavailable; the unanswered message was not kept")
         return []
 

@@ -59,7 +59,7 @@ def services() -> Services:
             engine = make_engine()
             init_db(engine)
             store = CaseStore(engine)
-        except Exception:  # noqa: BLE001 - the bot must answer even without its database
+        except Exception:
             log.exception("case database unavailable at start; cases will be spooled")
         _services = Services(library, store)
     return _services

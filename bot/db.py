@@ -23,7 +23,7 @@ def make_engine(url: str | None = None) -> Engine:
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 15})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=15000")

@@ -11,7 +11,6 @@ import json
 import logging
 import sys
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.text import has_diacritics  # noqa: E402
-from bot.triage import assess, combine  # noqa: E402
+from bot.text import has_diacritics
+from bot.triage import assess, combine
 
 URGENT_INTENT = "report_violence"
 # Both reach the same fallback reply, so confusing them changes nothing for the resident.
@@ -90,7 +89,6 @@ def evaluate(model_path: str, data_path: str) -> dict[str, Any]:
     groups = {"with_diacritics": [], "without_diacritics": [], "all": []}
     rows = []
     for item, parse in zip(items, parses):
-        urgent_gold = item["urgent"] != "none"
         escalated = (parse.get("intent") or {}).get("name") == URGENT_INTENT
         rules = assess(item["text"])
         cls_name, cls_conf = classifier_intent(parse)

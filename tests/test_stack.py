@@ -54,7 +54,7 @@ def stack(tmp_path_factory):
         [str(venv / "rasa"), "run", "--model", str(MODEL), "--port", str(rasa_port), "--endpoints",
          "endpoints.yml", "--credentials", "credentials.yml", "--enable-api", "--auth-token", "rasa-token"],
     ]
-    logs = [open(tmp / f"service{i}.log", "wb") for i in range(len(commands))]
+    logs = [(tmp / f"service{i}.log").open("wb") for i in range(len(commands))]  # closed in the finally block
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
              for cmd, log in zip(commands, logs)]
     try:

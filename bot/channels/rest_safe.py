@@ -29,7 +29,7 @@ class SafeRestInput(RestInput):
         async def guarded(message: UserMessage) -> None:
             try:
                 await asyncio.wait_for(on_new_message(message), timeout=TURN_TIMEOUT_S)
-            except Exception:  # noqa: BLE001 - any failure: fall through to the safety net
+            except Exception:
                 log.exception("assistant failed on a REST message")
             collector = message.output_channel
             if isinstance(collector, CollectingOutputChannel):

@@ -57,7 +57,7 @@ class Campaign:
                                                  info["source"])
 
     @classmethod
-    def load(cls, path: Path) -> "Campaign":
+    def load(cls, path: Path) -> Campaign:
         """Read content/campaign.yml."""
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
 

@@ -38,7 +38,7 @@ class Events:
                             e.get("place"), e["source"]) for e in entries]
 
     @classmethod
-    def load(cls, path: Path) -> "Events":
+    def load(cls, path: Path) -> Events:
         """Read content/events.yml."""
         return cls((yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("events") or [])
 

@@ -37,7 +37,7 @@ class Hotlines:
                                    h.get("province"), bool(h.get("default"))) for h in data.get("counseling") or []]
 
     @classmethod
-    def load(cls, path: Path) -> "Hotlines":
+    def load(cls, path: Path) -> Hotlines:
         """Read content/hotlines.yml."""
         return cls(yaml.safe_load(path.read_text(encoding="utf-8")))
 

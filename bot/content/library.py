@@ -21,7 +21,7 @@ class Library:
     provinces: Provinces
 
     @classmethod
-    def load(cls, content_dir: Path) -> "Library":
+    def load(cls, content_dir: Path) -> Library:
         """Read every content file from a folder."""
         return cls(Campaign.load(content_dir / "campaign.yml"), Events.load(content_dir / "events.yml"),
                    Hotlines.load(content_dir / "hotlines.yml"), Provinces.load(content_dir / "provinces.yml"))

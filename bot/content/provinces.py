@@ -49,7 +49,7 @@ class Provinces:
         self._names.setdefault(key.replace(" ", ""), (current, named))
 
     @classmethod
-    def load(cls, path: Path) -> "Provinces":
+    def load(cls, path: Path) -> Provinces:
         """Read content/provinces.yml."""
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return cls(data["provinces"])

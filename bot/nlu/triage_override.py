@@ -22,7 +22,7 @@ class TriageOverride(GraphComponent):
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TriageOverride":
+               execution_context: ExecutionContext) -> TriageOverride:
         """Create the component (it has no state)."""
         return cls()
 

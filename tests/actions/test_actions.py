@@ -1,14 +1,21 @@
 """Custom actions: the exact replies and events, and the side effects on the case store."""
 
-from actions.actions import (ActionCampaignDates, ActionCampaignTheme, ActionDeleteData, ActionFallback,
-                             ActionFindHotline, ActionHandleUrgent, ActionRequestCounselor,
-                             ActionUpcomingEvents)
-from bot.assistant import Services
-from bot.privacy import DeletionRequest
-from bot.db import session_factory
 from rasa_sdk.events import SlotSet
 from sqlalchemy import select
 
+from actions.actions import (
+    ActionCampaignDates,
+    ActionCampaignTheme,
+    ActionDeleteData,
+    ActionFallback,
+    ActionFindHotline,
+    ActionHandleUrgent,
+    ActionRequestCounselor,
+    ActionUpcomingEvents,
+)
+from bot.assistant import Services
+from bot.db import session_factory
+from bot.privacy import DeletionRequest
 from tests.actions.conftest import make_tracker
 
 
