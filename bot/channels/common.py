@@ -360,6 +360,11 @@ class Dispatcher:
                     if sender_id in self._dirty:
                         continue
                     break
+                if item.attempts > MAX_ATTEMPTS + 3 and item.row_id is not None:
+                    log.error("giving up on an event that failed %d times (channel=%s sender_ref=%s)",
+                              item.attempts, self.channel, sender_ref(sender_id))
+                    await self._db(store.finish, item.row_id, "gave_up")
+                    continue
                 async with self._sem:
                     await self.process(item)
         except asyncio.CancelledError:
@@ -405,7 +410,7 @@ class Dispatcher:
         if self.before_process is not None:
             try:
                 await self.before_process(item)
-            except Exception:  # noqa: BLE001 - e.g. a callback answer failed; the message still counts
+            except Exception:
                 log.warning("channel pre-processing failed for channel=%s", self.channel)
         if item.kind in (UNFOLLOW, NOOP) or (item.kind == TEXT and not (item.text or "").strip()):
             await self._finish(item, item.kind)
@@ -456,7 +461,7 @@ class Dispatcher:
                               metadata=item.data.get("metadata"))
         try:
             await asyncio.wait_for(self.on_new_message(message), timeout=self.rt.settings.bot_timeout)
-        except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError on Python 3.10
+        except asyncio.TimeoutError:
             log.error("assistant timed out after %.0f s (channel=%s)", self.rt.settings.bot_timeout, self.channel)
             return collector.parts(), "timeout"
         except Exception as exc:  # any failure of the assistant falls back to the safety net
@@ -668,7 +673,7 @@ class ResidentChannel(InputChannel):
             parsed = self.parse_webhook(request.headers, raw)
         except WebhookError as exc:
             return response.json({"error": exc.message}, status=exc.status)
-        except Exception:  # noqa: BLE001 - malformed input must never become a 500
+        except Exception:
             log.warning("unparseable %s webhook body", self.name())
             return response.json({"error": "malformed payload"}, status=400)
         if self.dispatcher is None:

@@ -212,3 +212,21 @@ def test_processed_events_keep_no_message_text(engine) -> None:
         outbox = conn.execute(store.OutboxMessage.__table__.select()).all()
     assert [(r.text, r.data, r.status) for r in inbox] == [(None, None, "done")]
     assert [(r.text, r.status) for r in outbox] == [(None, "sent")]
+
+
+async def test_an_event_that_keeps_crashing_is_eventually_given_up(zalo, http, engine, library, monkeypatch) -> None:
+    from bot.channels import common
+
+    async def broken(self, item):
+        raise RuntimeError("bug in a channel step")
+
+    monkeypatch.setattr(common.Dispatcher, "_turn", broken)
+    monkeypatch.setattr(common, "MAX_ATTEMPTS", 0)
+    stack = await start_stack(ZaloInput, engine, library, channel_env(zalo=zalo), http, sweep_interval=0.05)
+    try:
+        await stack.post(*signed(text_event(ZALO_APP_ID, "g1", "xin chào", msg_id="poison"), ZALO_OA_KEY))
+        await wait_until(lambda: inbox_statuses(engine).get("zalo:poison") == "done", timeout=20,
+                         what="poison event given up")
+        assert store.inbox_counts(engine)["done"] == 1
+    finally:
+        await stack.stop()
