@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -119,8 +121,13 @@ class ZaloTokens:
     def __init__(self, engine: Engine, http: aiohttp.ClientSession, settings: ZaloSettings, owner: str, *,
                  lease: float = 60.0, wait: float = 45.0, timeout: float = 10.0,
                  refresh_margin: timedelta = timedelta(minutes=10)) -> None:
-        """Engine and HTTP session are passed in; `owner` names this worker in the lease."""
-        self.engine, self.http, self.settings, self.owner = engine, http, settings, owner[:64]
+        """Engine and HTTP session are passed in; `owner` names this worker in the lease.
+
+        The lease owner is made unique per instance (pid + random suffix): processes sharing one
+        `.env`, hence one CHANNEL_WORKER_ID, must still never hold the refresh lease together.
+        """
+        self.engine, self.http, self.settings = engine, http, settings
+        self.owner = f"{owner[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self.lease, self.wait, self.timeout, self.refresh_margin = timedelta(seconds=lease), wait, timeout, \
             refresh_margin
         self._lock = asyncio.Lock()
@@ -201,7 +208,7 @@ class ZaloTokens:
                         body = await resp.json(content_type=None)
                     except ValueError:
                         body = None
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # noqa: UP041 - distinct from TimeoutError on 3.10
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                 # The refresh token may or may not have been consumed; retrying is the only way to know.
                 last = type(exc).__name__
                 await asyncio.sleep(0.2 * (2 ** attempt) + random.random() * 0.2)

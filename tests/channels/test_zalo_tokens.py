@@ -84,3 +84,14 @@ async def test_restart_uses_the_stored_pair_not_the_environment(zalo, http, engi
         assert await restarted.current() == "AT-2"
     assert seed_tokens(engine, ZALO_APP_ID, "AT-1", "RT-1") is False
     assert read_tokens(engine, ZALO_APP_ID).refresh_token == "RT-2"
+
+
+async def test_workers_sharing_a_worker_id_still_refresh_only_once(zalo, http, tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first, second = make_engine(url), make_engine(url)
+    init_db(first)
+    zalo.refresh_delay = 0.5
+    # the desk and Rasa read the same .env, so they may carry the same CHANNEL_WORKER_ID
+    a, b = tokens_for(first, http, zalo, "same-id"), tokens_for(second, http, zalo, "same-id")
+    await asyncio.gather(a.refresh("AT-1"), b.refresh("AT-1"))
+    assert len(zalo.refresh_calls) == 1
