@@ -290,6 +290,8 @@ class Dispatcher:
                 await self.rt.writer.run(store.renew_leases, self.rt.settings.worker_id, self.lease)
             except SQLAlchemyError:
                 log.warning("could not renew inbox leases (database unavailable)")
+            except Exception:
+                log.exception("inbox lease renewal failed")
 
     async def _sweeper(self) -> None:
         last_purge = 0.0
@@ -303,6 +305,8 @@ class Dispatcher:
                     await self.rt.writer.run(store.purge_expired)
             except SQLAlchemyError:
                 log.warning("inbox sweep failed (database unavailable)")
+            except Exception:
+                log.exception("inbox sweep failed")
             await asyncio.sleep(self.rt.settings.sweep_interval)
 
     # -- accepting
@@ -420,7 +424,8 @@ class Dispatcher:
             if case_id is not None:
                 from bot.handoff import forward_resident_message
 
-                await self._db(forward_resident_message, case_id, forwarded_note(item))
+                # Required: if it cannot be recorded, the event stays unfinished and is retried later.
+                await self._db(forward_resident_message, case_id, forwarded_note(item), required=True)
                 await self._finish(item, "handed_off")
                 return None
         if item.kind == ATTACHMENT:
@@ -623,19 +628,24 @@ class ResidentChannel(InputChannel):
 
         # Sanic sets attributes on handlers and listeners, so they must be plain functions.
         async def health(request: Request) -> HTTPResponse:
+            """GET /webhooks/<channel>/: the channel is mounted."""
             return response.json({"status": "ok"})
 
         async def receive(request: Request) -> HTTPResponse:
+            """POST /webhooks/<channel>/webhook."""
             return await self._receive(request)
 
         async def before_start(app: Any, loop: Any = None) -> None:
+            """Build the runtime and the dispatcher."""
             await self.start(self._on_new_message, ready=self._ready or _agent_ready(app))
 
         async def after_start(app: Any, loop: Any = None) -> None:
+            """Resume unfinished events, start background work."""
             if self.dispatcher is not None:
                 await self.dispatcher.start()
 
         async def before_stop(app: Any, loop: Any = None) -> None:
+            """Stop background work."""
             await self.stop()
 
         bp.add_route(health, "/", methods=["GET"])

@@ -151,6 +151,7 @@ class MessengerInput(ResidentChannel):
     def extra_routes(self, bp: Blueprint) -> None:
         """GET /webhook: the subscription handshake."""
         async def verify(request: Request) -> HTTPResponse:
+            """GET /webhook: the subscription handshake."""
             return await self._verify(request)
 
         bp.add_route(verify, "/webhook", methods=["GET"])
