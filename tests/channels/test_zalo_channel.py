@@ -162,3 +162,32 @@ async def test_claimed_conversation_goes_to_the_counselor_not_the_bot(stack, zal
     assert stack.bot.calls == [] and zalo.sends() == []
     details = [e.detail for e in store.events(case.id) if e.kind == "resident_message"]
     assert details == ["chị ơi em sợ lắm", "[Người dân gửi hình ảnh]"]
+
+
+async def test_a_forward_that_cannot_be_stored_is_retried_not_dropped(zalo, http, engine, library,
+                                                                      monkeypatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    import bot.handoff
+
+    store = CaseStore(engine)
+    case, _ = store.open_case(CaseRequest("zalo", "zalo:u4", "needs_support", "cần giúp", ("test",)))
+    with store.Session.begin() as s:
+        s.get(type(case), case.id).status = CLAIMED
+    real, failures = bot.handoff.forward_resident_message, []
+
+    def flaky(engine_, case_id, text):
+        if len(failures) < 4:  # more than one step's retries: the event must survive
+            failures.append(1)
+            raise OperationalError("UPDATE", {}, Exception("database is locked"))
+        real(engine_, case_id, text)
+
+    monkeypatch.setattr(bot.handoff, "forward_resident_message", flaky)
+    stack = await start_stack(ZaloInput, engine, library, channel_env(zalo=zalo), http, sweep_interval=0.2)
+    try:
+        await stack.post(*signed(text_event(ZALO_APP_ID, "u4", "em cần gặp chị"), ZALO_OA_KEY))
+        await wait_processed(engine, 1, timeout=20)
+    finally:
+        await stack.stop()
+    details = [e.detail for e in store.events(case.id) if e.kind == "resident_message"]
+    assert details == ["em cần gặp chị"] and stack.bot.calls == [] and zalo.sends() == []
