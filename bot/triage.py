@@ -120,7 +120,7 @@ _QUESTION_ABOUT = re.compile(
     r"khai niem|dinh nghia|bi phat|phat bao nhieu|xu phat|muc phat|bi xu ly|xu ly the nao|di tu|"
     r"bao nhieu nam|may nam tu|co bi tu|ngoi tu|toi gi|vi pham (?:luat|phap luat|dieu)|luat|nghi dinh|quy dinh|"
     r"dieu \d+|hanh vi nao|nhung hanh vi|cac hanh vi|cac hinh thuc|hinh thuc nao|bieu hien|dau hieu|"
-    r"phong tranh|phong chong|phong ngua|tren (?:tivi|tv|bao|mang|facebook)|phim|tin tuc|doc bao|nghe noi|"
+    r"phong tranh|phong chong|phong ngua|tren (?:tivi|tv|bao)|tin tuc|doc bao|nghe noi|"
     r"thong ke|nguyen nhan|tac hai|hau qua cua|tai sao lai co|vi sao|gia su|lieu co|truong hop nao|bi tu|tu may nam|an tu|"
     r"lam sao de (?:phong|tranh|nhan biet|biet|giup|ho tro)|nhan biet|tim hieu|co sao khong|co duoc khong|co dung khong|duoc phep|co quyen|"
     r"coi la|tinh la|xem la|so may|so nao|so dien thoai|hotline|tong dai|duong day nong|giup ban|giup nguoi|"
@@ -133,7 +133,7 @@ _QUESTION_ABOUT = re.compile(
 _LEGAL_QUESTION = re.compile(
     r"\b(?:la gi|the nao la|nhu the nao la|duoc coi la|coi la|khai niem|dinh nghia|bi phat|phat bao nhieu|"
     r"la (?:\w+ ){0,2}gi|truy cuu|hinh su|xu phat|muc phat|di tu|bi tu|tu may nam|bao nhieu nam|may nam tu|ngoi tu|toi gi|luat|nghi dinh|dieu \d+|"
-    r"hanh vi nao|cac hanh vi|bieu hien|dau hieu|thong ke|tren (?:tivi|tv|bao|mang)|phim|tin tuc|doc bao)\b")
+    r"hanh vi nao|cac hanh vi|bieu hien|dau hieu|thong ke)\b")
 # Signs the message is about a concrete situation of the writer or someone they know.
 _CONCRETE = re.compile(
     r"\b(?:chong|vo|bo|me|ba|cha|nguoi yeu|ban trai|con|chau|chi|em|anh|ban|hang xom)(?: gai| trai)? (?:toi|em|minh|cua toi|cua em|cua minh)\b|"
@@ -149,14 +149,15 @@ _IDIOMS = re.compile(
     r"buon ngu muon chet|nong muon chet|lanh muon chet|so muon chet|buon cuoi|muon chet voi|dep chet|ngon chet|"
     r"chet me|chet mat|chet tiet|dau chet|met chet|ban chet|te chet|khat chet|dam cuoi|dam ma|dam tang|dam dong|dam da|"
     r"giet muoi|giet (?:con )?(?:sau|ga|vit|heo|lon|chuot|muoi|gian|ran)|dam bong|chay mau cam|chet may|chet dien|chet song|chet ngat|"
-    r"game|phim|tro choi|truyen tranh|can chet|dao bep|dao cun|mai dao|dau dau|nhuc dau|bua bo|thu y|"
+    r"can chet|dao cun|nhuc dau|bua bo|thu y|"
     r"giet (?:\w+ ){0,2}bang (?:nu cuoi|anh mat|anh nhin|giong hat)|(?:cay|hoa|rau|vuon)(?: \w+){0,3} chet|"
     r"(?:met|doi|buon ngu|nong|lanh|ngon|dep|vui|cuoi|thich|nho|suong|ngot|cay|dau bung) (?:qua )?muon chet)\b"
 )
 
 
 # Retellings of films, news or games: not a report unless the writer is the one hurt.
-_MEDIA = re.compile(r"\b(?:xem phim|bo phim|phim|tivi|tv|doc bao|bai bao|tin tuc|dien vien|dao dien|game|truyen)\b")
+_MEDIA = re.compile(r"\b(?:xem phim|bo phim|phim|tivi|tv|doc bao|bai bao|tin tuc|dien vien|dao dien|game|truyen)\b"
+                    r"(?! nguoi lon| sex| doi truy| nong| khieu dam)")
 _HYPOTHETICAL = re.compile(r"\b(?:neu nghi|nghi ngo|gia su|vi du nhu)\b")
 _FIRST_PERSON_VICTIM = re.compile(
     r"(?<!ban )(?<!nha )\b(?:toi|em|minh|tui) (?:bi|dang bi|vua bi)\b|\b(?:" + _DANH + r"|hanh ha|chui|doa|nhot|xam hai) (?:toi|em|minh)\b|"
