@@ -64,6 +64,14 @@ test: lint validate $(MODEL) ## Everything the project checks
 eval: $(MODEL) ## Held-out evaluation: intents and triage (writes docs/eval-report.md)
 	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out docs/eval-report.md
 
+bench: $(MODEL) ## Desk latency: urgent REST message → card at a fake Telegram, p50/p95 alone and under load
+	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --out results/bench.json
+
+.PHONY: create-account
+create-account: $(VENV)/.installed ## Console account: make create-account ACCOUNT=lan ROLE=counselor [NAME="Chị Lan"] [TELEGRAM_ID=123]
+	@test -n "$(ACCOUNT)" -a -n "$(ROLE)" || { echo "usage: make create-account ACCOUNT=<username> ROLE=counselor|staff"; exit 2; }
+	$(PY) -m bot.desk create-account "$(ACCOUNT)" --role "$(ROLE)" $(if $(NAME),--name "$(NAME)") $(if $(TELEGRAM_ID),--telegram-id $(TELEGRAM_ID))
+
 clean: ## Remove models, results and local data
 	rm -rf models results var
 

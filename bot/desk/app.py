@@ -133,7 +133,7 @@ async def health(request: web.Request) -> web.Response:
     try:
         await asyncio.to_thread(_ping, store.engine)
         await asyncio.to_thread(_delivery_health, request.app)
-    except Exception:  # noqa: BLE001 - any failure means unhealthy
+    except Exception:  # any failure means unhealthy
         db_ok = False
     body = {"database": "ok" if db_ok else "down", **request.app[HEALTH]}
     ok = db_ok and all(v in ("ok", "off") for k, v in body.items() if isinstance(v, str))
@@ -184,7 +184,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         return web.json_response({"error": "bad json"}, status=400)
     try:
         await gateway.process_update(data)  # type: ignore[attr-defined]
-    except Exception:
+    except Exception:  # answer 200 so Telegram does not redeliver forever
         log.exception("could not handle a Telegram update")
     return web.json_response({"ok": True})
 
@@ -195,7 +195,7 @@ async def _every(interval: float, name: str, app: web.Application, fn: Callable[
         try:
             await asyncio.to_thread(fn)
             app[HEALTH][name] = "ok"
-        except Exception:
+        except Exception:  # keep retrying, report on /health
             log.exception("background task %s failed", name)
             app[HEALTH][name] = "failing"
         await asyncio.sleep(interval)
@@ -209,7 +209,7 @@ async def _drain_spool_forever(app: web.Application) -> None:
             if count:
                 log.warning("imported %d spooled case(s)", count)
             app[HEALTH]["spool"] = "ok"
-        except Exception:
+        except Exception:  # keep retrying, report on /health
             log.exception("could not import spooled cases")
             app[HEALTH]["spool"] = "failing"
         await asyncio.sleep(5)
@@ -223,7 +223,7 @@ async def _process_deletions_forever(app: web.Application) -> None:
         try:
             await asyncio.to_thread(process_deletions, store.engine)
             app[HEALTH]["deletions"] = "ok"
-        except Exception:
+        except Exception:  # keep retrying, report on /health
             log.exception("could not process deletion requests")
             app[HEALTH]["deletions"] = "failing"
         await asyncio.sleep(2)

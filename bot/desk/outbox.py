@@ -180,7 +180,7 @@ class Dispatcher:
                 self.failing_lanes.add(item.lane)
                 await asyncio.to_thread(self._finish, item, PENDING, str(exc), delay)
                 return
-            except Exception as exc:  # noqa: BLE001 - any failure is retried, never lost
+            except Exception as exc:  # any failure is retried, never lost
                 delay = backoff(item.attempts + 1, self.max_backoff)
                 log.warning("outbox %s #%d failed (attempt %d), retry in %.1fs: %s", item.kind, item.id,
                             item.attempts + 1, delay, type(exc).__name__)

@@ -378,7 +378,7 @@ class TelegramGateway:
                 offset = max(offset, update.update_id + 1)
                 try:
                     await self.process_update(update.to_dict())
-                except Exception:
+                except Exception:  # one bad update must not stop polling
                     log.exception("could not handle a Telegram update")
 
     async def register_webhook_forever(self) -> None:
