@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 from bot.cases import Case
 from bot.desk import cards
 
-T0 = datetime(2026, 11, 22, 7, 5, tzinfo=timezone.utc)  # noqa: UP017 - Python 3.10
+T0 = datetime(2026, 11, 22, 7, 5, tzinfo=timezone.utc)
 
 
 def make(**kw: object) -> Case:

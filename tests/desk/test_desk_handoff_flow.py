@@ -37,7 +37,7 @@ SENDER = "web-7f3a"
 
 def create_account_with_cli(desk: DeskProcess, username: str, telegram_id: int) -> str:
     """Run `python -m bot.desk create-account` as an operator would; returns its output."""
-    done = subprocess.run([sys.executable, "-m", "bot.desk", "create-account", username, "--role", "counselor",  # noqa: PLW1510
+    done = subprocess.run([sys.executable, "-m", "bot.desk", "create-account", username, "--role", "counselor",
                            "--name", "Chị Lan", "--telegram-id", str(telegram_id), "--password-stdin"],
                           input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT, env=desk.env, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -13,7 +13,7 @@ from bot.desk.rasa import RasaClient, TranscriptReader, bot_event, tracker_engin
 from tests.desk.fake_rasa import FakeRasa
 
 pytestmark = pytest.mark.asyncio
-NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)  # noqa: UP017 - Python 3.10
+NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 
 
 async def test_events_reach_rasa_with_the_token_and_the_transcript_shows_them(engine, tmp_path: Path) -> None:
