@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -411,33 +411,31 @@ class Tool:
     def model_train(self, args: argparse.Namespace) -> int:
         """The safe training pipeline, then the report."""
         from bot.content import faq
-        from bot.staff.pipeline import (
-            ACCEPTED,
-            Paths,
-            RasaTrainer,
-            load_evaluator,
-            pipeline_lock,
-            run_pipeline,
-        )
-        from bot.staff.report import render_report
+        from bot.staff.eval_worker import SubprocessEvaluator
+        from bot.staff.pipeline import ACCEPTED, Paths, RasaTrainer, pipeline_lock, run_pipeline
+        from bot.staff.report import duration, render_report
 
         paths = Paths.from_root(self.root)
         logging.basicConfig(level=logging.WARNING)
+        if not (self.root / "scripts" / "eval.py").exists():
+            self.warn("LỖI: thiếu scripts/eval.py (bộ chấm điểm); báo cho kỹ thuật viên.")
+            return 1
         with pipeline_lock(paths.models_dir) as got:
             if not got:
                 self.say("Đang có một lượt huấn luyện khác chạy; hãy đợi lượt đó xong rồi chạy lại.")
                 return 1
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
             trainer = RasaTrainer(Path(sys.executable).parent / "rasa", notify=self.say)
-            result = run_pipeline(paths, trainer, load_evaluator(self.root), self.today, build=faq.build,
-                                  notify=self.say)
+            evaluator = SubprocessEvaluator(self.root, paths.logs_dir / f"evaluate-{stamp}.log")
+            result = run_pipeline(paths, trainer, evaluator, self.today, build=faq.build, notify=self.say)
             files = render_report(result, paths.reports_dir)
         for problem in result.problems:
             if problem.severity == "error":
                 self.say(problem.line())
         self.say("")
-        self.say(f"KẾT QUẢ: {result.message} (tổng thời gian {round(result.seconds)} giây).")
-        for reason in (result.decision.reasons() if result.decision else []):
-            self.say(f"  - {reason}")
+        for check in (result.decision.checks if result.decision else ()):
+            self.say(f"  {'✓' if check.passed else '✗'} {check.label}: {check.detail}")
+        self.say(f"KẾT QUẢ: {result.message} (tổng thời gian {duration(result.seconds)}).")
         self.say(f"Báo cáo: {files[-1].relative_to(self.root)} (mở bằng trình duyệt) "
                  f"và {files[-2].relative_to(self.root)}")
         if result.outcome == ACCEPTED:

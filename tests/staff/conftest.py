@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import shutil
+import subprocess
+import tarfile
 from datetime import date
 from pathlib import Path
 
@@ -16,15 +19,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: takes more than a few seconds (real Rasa server or training)")
 
 
+_PARTS = ("content", "data", "domain", "config.yml", "tests/eval/heldout.yml")
+
+
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A temporary repository root with copies of content/, data/, domain/, config.yml and the held-out set."""
+    """A temporary repository root with the committed content/, data/, domain/, config.yml and held-out set.
+
+    Taken from git HEAD so that colleagues' uncommitted edits in the shared tree do not change these tests
+    (tests that check the live content read the working tree directly); copied when git is unavailable.
+    """
     root = tmp_path / "repo"
-    for name in ("content", "data", "domain"):
-        shutil.copytree(ROOT / name, root / name)
-    shutil.copy2(ROOT / "config.yml", root / "config.yml")
-    (root / "tests" / "eval").mkdir(parents=True)
-    shutil.copy2(ROOT / "tests" / "eval" / "heldout.yml", root / "tests" / "eval" / "heldout.yml")
+    root.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", "HEAD", *_PARTS], capture_output=True, check=False)
+    if archive.returncode == 0:
+        with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+            tar.extractall(root)  # our own repository's archive
+        return root
+    for name in _PARTS:
+        src, dst = ROOT / name, root / name
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, dst)
     return root
 
 
