@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from bot.config import ROOT, env, tracker_database_url
 
+log = logging.getLogger(__name__)
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
 
 
@@ -89,9 +92,12 @@ def _tracker_url() -> str:
 def settings_from_env() -> DeskSettings:
     """Read DeskSettings from the environment (call after load_dotenv)."""
     secret = env("DESK_SESSION_SECRET")
-    if not secret or len(secret) < 16:
-        raise SystemExit("DESK_SESSION_SECRET is missing or shorter than 16 characters "
-                         "(`make run` generates it into .env)")
+    if secret is not None and len(secret) < 16:
+        raise SystemExit("DESK_SESSION_SECRET is shorter than 16 characters (`make run` generates one into .env)")
+    if secret is None:
+        log.warning("DESK_SESSION_SECRET is not set: using a random one, so console logins end when the desk "
+                    "restarts (`make run` generates it into .env)")
+        secret = secrets.token_urlsafe(32)
     public = env("DESK_PUBLIC_URL", f"http://127.0.0.1:{env('DESK_PORT', '8080')}") or ""
     mode = (env("TELEGRAM_UPDATE_MODE", "auto") or "auto").lower()
     if mode not in ("auto", "webhook", "polling", "off"):
