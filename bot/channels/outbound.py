@@ -192,7 +192,7 @@ class ZaloSender:
                     data = await resp.json(content_type=None)
                 except ValueError:
                     raise Permanent("zalo:bad response") from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # noqa: UP041 - distinct from TimeoutError on 3.10
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise Retryable(type(exc).__name__) from exc
         if not isinstance(data, dict) or "error" not in data:
             raise Permanent("zalo:bad response")
@@ -241,7 +241,7 @@ class MessengerSender:
                     data = await resp.json(content_type=None)
                 except ValueError:
                     data = None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:  # noqa: UP041 - distinct from TimeoutError on 3.10
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise Retryable(type(exc).__name__) from exc
         if status == 200 and isinstance(data, dict) and data.get("message_id"):
             return
@@ -409,7 +409,7 @@ class Outbound:
             try:
                 await asyncio.to_thread(record_failure, self.engine, channel, sender_id, reason, urgent=urgent,
                                         by_human=by_human)
-            except Exception:  # noqa: BLE001 - the log line above is the fallback record
+            except Exception:
                 log.error("could not record the delivery failure in the database")
 
     async def aclose(self) -> None:

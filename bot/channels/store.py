@@ -42,7 +42,7 @@ SENT, FAILED = "sent", "failed"
 def aware(value: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; every stored time is UTC."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)  # noqa: UP017 - Python 3.10 has no datetime.UTC
+        return value.replace(tzinfo=timezone.utc)
     return value
 
 
@@ -329,7 +329,7 @@ def record_failure(engine: Engine, channel: str, sender_id: str, error: str, *, 
 
 def recent_urgent_send_failures(engine: Engine, since: datetime) -> int:
     """How many urgent replies failed to be delivered since a moment (for the desk's health endpoint)."""
-    since = since.replace(tzinfo=timezone.utc) if since.tzinfo is None else since.astimezone(timezone.utc)  # noqa: UP017 - Python 3.10 has no datetime.UTC
+    since = since.replace(tzinfo=timezone.utc) if since.tzinfo is None else since.astimezone(timezone.utc)
     with engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(DeliveryFailure)
                                 .where(and_(DeliveryFailure.urgent.is_(True), DeliveryFailure.at >= since)))

@@ -59,7 +59,7 @@ def parse_telegram_update(body: Any) -> Parsed:
         raise WebhookError(400, "missing update_id")
     try:
         update = Update.de_json(body, None)
-    except Exception:  # noqa: BLE001 - python-telegram-bot refuses malformed objects
+    except Exception:
         raise WebhookError(400, "invalid update") from None
     key = f"telegram:{update.update_id}"
     query = update.callback_query

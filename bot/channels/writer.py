@@ -85,7 +85,7 @@ class DbWriter:
                 ttl = jobs[0][0][1]
                 try:
                     results = store.insert_batches(self.engine, [a[0] for a, _, _ in jobs], ttl)
-                except BaseException as exc:  # noqa: BLE001 - handed to every waiting caller
+                except BaseException as exc:
                     for _, lp, fut in jobs:
                         _resolve(lp, fut, error=exc)
                 else:
@@ -94,7 +94,7 @@ class DbWriter:
                 continue
             try:
                 value = fn(self.engine, *args)
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            except BaseException as exc:
                 _resolve(loop, future, error=exc)
             else:
                 _resolve(loop, future, value=value)

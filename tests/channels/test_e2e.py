@@ -92,7 +92,7 @@ async def assistant(tmp_path_factory) -> AsyncIterator[dict]:
         actions.terminate()
         try:
             await asyncio.wait_for(actions.wait(), timeout=20)
-        except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError on Python 3.10
+        except asyncio.TimeoutError:
             actions.kill()
         log.close()
 

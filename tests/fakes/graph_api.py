@@ -86,7 +86,7 @@ class FakeGraph:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeGraph:  # noqa: PYI034 - Self needs Python 3.11
+    async def __aenter__(self) -> FakeGraph:
         """Start the fake."""
         return await self.start()
 
@@ -151,7 +151,7 @@ class FakeGraph:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout=0.1)
-            except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError on Python 3.10
+            except asyncio.TimeoutError:
                 pass
         return self.delivered_texts(psid)
 
@@ -181,7 +181,7 @@ class FakeGraph:
             self._stalled.append(stall)
             try:
                 await asyncio.wait_for(stall.release.wait(), timeout=stall.seconds)
-            except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError on Python 3.10
+            except asyncio.TimeoutError:
                 pass
         if version != self.version:
             rec.outcome = "bad_version"

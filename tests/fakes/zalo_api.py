@@ -104,7 +104,7 @@ class FakeZalo:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeZalo:  # noqa: PYI034 - Self needs Python 3.11
+    async def __aenter__(self) -> FakeZalo:
         """Start the fake."""
         return await self.start()
 
@@ -197,7 +197,7 @@ class FakeZalo:
             self._changed.clear()
             try:
                 await asyncio.wait_for(self._changed.wait(), timeout=0.1)
-            except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError on Python 3.10
+            except asyncio.TimeoutError:
                 pass
         return result()
 
@@ -220,7 +220,7 @@ class FakeZalo:
             self._stalled.append(stall)
             try:
                 await asyncio.wait_for(stall.release.wait(), timeout=stall.seconds)
-            except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError on Python 3.10
+            except asyncio.TimeoutError:
                 pass
             except asyncio.CancelledError:  # aiohttp cancelled the handler: the client went away
                 rec.outcome = "dropped"
@@ -246,7 +246,7 @@ class FakeZalo:
                     self._barrier_event.set()
                 try:
                     await asyncio.wait_for(self._barrier_event.wait(), timeout=10)
-                except asyncio.TimeoutError:  # noqa: UP041 - distinct from TimeoutError on Python 3.10
+                except asyncio.TimeoutError:
                     pass
             rec.outcome = "error:-216"
             self._record(rec)
