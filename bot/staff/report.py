@@ -98,9 +98,10 @@ def _confusion_png(figures: dict[str, Any], path: Path) -> None:
 
     confusion = figures["confusion"]
     labels, matrix = confusion["labels"], confusion["matrix"]
+    shares = [[value / (sum(row) or 1) for value in row] for row in matrix]
     size = max(6.0, 0.28 * len(labels) + 3)
     fig, ax = plt.subplots(figsize=(size, size), dpi=100)
-    image = ax.imshow(matrix, cmap="Blues")
+    image = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
     ax.set_xticks(range(len(labels)))
     ax.set_yticks(range(len(labels)))
     short = [label.replace("faq/", "") for label in labels]
@@ -108,13 +109,17 @@ def _confusion_png(figures: dict[str, Any], path: Path) -> None:
     ax.set_yticklabels(short, fontsize=7)
     for i, row in enumerate(matrix):
         for j, value in enumerate(row):
-            if value:
-                ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
-                        color="white" if i == j else "#b00020", fontweight="normal" if i == j else "bold")
+            if not value:
+                continue
+            if i == j:
+                color = "white" if shares[i][j] > 0.5 else "black"
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=6, color=color)
+            else:
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=7, color="#b00020", fontweight="bold")
     ax.set_xlabel("Trợ lý hiểu là…")
     ax.set_ylabel("Câu hỏi thật sự là…")
     ax.set_title("Ma trận nhầm lẫn: số trên đường chéo là hiểu đúng, số đỏ ngoài đường chéo là nhầm")
-    fig.colorbar(image, ax=ax, fraction=0.03)
+    fig.colorbar(image, ax=ax, fraction=0.03, label="tỉ lệ trong mỗi hàng")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
@@ -130,10 +135,11 @@ def _topics_png(rows: list[dict[str, Any]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(10, max(4.0, 0.26 * len(ordered) + 1.5)), dpi=100)
     values = [r["recall_value"] * 100 for r in ordered]
     colors = ["#c62828" if v < 60 else "#f9a825" if v < 80 else "#2e7d32" for v in values]
-    ax.barh(range(len(ordered)), values, color=colors)
+    bars = ax.barh(range(len(ordered)), values, color=colors)
+    ax.bar_label(bars, labels=[f"{v:.0f}%" for v in values], padding=2, fontsize=6)
     ax.set_yticks(range(len(ordered)))
     ax.set_yticklabels([r["label"].replace("faq/", "") for r in ordered], fontsize=7)
-    ax.set_xlim(0, 100)
+    ax.set_xlim(0, 108)
     ax.set_xlabel("% câu thử được hiểu đúng (đỏ < 60%, vàng < 80%, xanh ≥ 80%)")
     ax.set_title("Kết quả theo từng chủ đề (mô hình mới)")
     fig.tight_layout()
