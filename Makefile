@@ -4,7 +4,9 @@ SHELL := /bin/bash
 
 # Rasa 3.6 needs Python 3.10: python3.10 on PATH, else the newest pyenv 3.10.x.
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
-PYTHON310 ?= $(shell command -v python3.10 2>/dev/null || ls -d $(PYENV_ROOT)/versions/3.10.*/bin/python3.10 2>/dev/null | sort -V | tail -1)
+# (A pyenv shim on PATH may exist without working, so each candidate is tried.)
+PYTHON310 ?= $(shell for p in $$(command -v python3.10 2>/dev/null) $$(ls -d $(PYENV_ROOT)/versions/3.10.*/bin/python3.10 2>/dev/null | sort -rV); do \
+  "$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$p"; break; }; done)
 VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
