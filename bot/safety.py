@@ -7,20 +7,29 @@ import logging
 
 from bot.assistant import services
 from bot.cases import CaseRequest, CaseStore, channel_of, record_case
+from bot.content.library import Library
 from bot.replies import urgent_reply
-from bot.triage import assess
+from bot.triage import TriageResult, assess
 
 log = logging.getLogger(__name__)
-HOTLINE_MARK = "113"
+HOTLINE_MARK = "113"  # every urgent reply carries the police number; without it the safety net answers
 
 
-def _record(store: CaseStore | None, req: CaseRequest) -> tuple[int | None, bool]:
+def safety_reply(library: Library, store: CaseStore | None, sender_id: str, text: str, result: TriageResult,
+                 message_id: str | None = None, channel: str | None = None) -> str:
+    """Record the case (database, else spool) and compose the hotline reply, without Rasa or the actions."""
+    province = library.provinces.find(text)
+    req = CaseRequest(channel=channel or channel_of(sender_id), sender_id=sender_id, urgency=result.urgency,
+                      message=text, reasons=(*result.reasons, "trả lời dự phòng (trợ lý không phản hồi)"),
+                      province=province.current if province else None, message_id=message_id)
     try:
         case = record_case(store, req)
+        recorded = True
     except OSError:
         log.critical("CASE LOST: neither the database nor the spool accepted an urgent case")
-        return None, False
-    return (case.id if case else None), True
+        case, recorded = None, False
+    log.warning("safety net answered an urgent message (channel=%s, recorded=%s)", req.channel, recorded)
+    return urgent_reply(result, library, province, case.id if case else None, recorded)
 
 
 def _human_owned(store: CaseStore | None, sender_id: str) -> bool:
@@ -30,7 +39,7 @@ def _human_owned(store: CaseStore | None, sender_id: str) -> bool:
 
     try:
         return human_owner(store.engine, sender_id) is not None
-    except Exception:  # noqa: BLE001 - unknown ownership: answer rather than stay silent
+    except Exception:
         return False
 
 
@@ -42,9 +51,4 @@ async def ensure_hotline(sender_id: str, text: str, replies: list[str], message_
     svc = services()
     if await asyncio.to_thread(_human_owned, svc.store, sender_id):
         return None
-    req = CaseRequest(channel=channel_of(sender_id), sender_id=sender_id, urgency=result.urgency, message=text,
-                      reasons=(*result.reasons, "trả lời dự phòng (trợ lý không phản hồi)"), message_id=message_id)
-    case_id, recorded = await asyncio.to_thread(_record, svc.store, req)
-    log.error("safety net answered an urgent message the assistant did not (case recorded: %s)", recorded)
-    province = svc.library.provinces.find(text)
-    return urgent_reply(result, svc.library, province, case_id, recorded)
+    return await asyncio.to_thread(safety_reply, svc.library, svc.store, sender_id, text, result, message_id)

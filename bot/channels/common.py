@@ -34,14 +34,15 @@ from sanic.response import HTTPResponse
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.cases import CaseRequest, CaseStore, record_case
+from bot.cases import CaseStore
 from bot.channels import store
 from bot.channels.outbound import Outbound, SendError, sender_ref, split_text
 from bot.channels.settings import RuntimeSettings
 from bot.channels.store import ANSWERED, Item
 from bot.channels.writer import DbWriter
 from bot.content.library import Library
-from bot.replies import hotline_block, urgent_reply
+from bot.replies import hotline_block
+from bot.safety import HOTLINE_MARK, safety_reply
 from bot.triage import assess
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,6 @@ PURGE_EVERY = 3600.0
 
 TEXT, ATTACHMENT, WELCOME, UNFOLLOW, NOOP = "text", "attachment", "welcome", "unfollow", "noop"
 DELETE_REQUEST_TEXT = "xóa dữ liệu của tôi"
-HOTLINE_MARK = "113"  # every urgent reply carries the police number; without it the safety net answers
 GREET_PAYLOAD = "/greet"
 
 # How each attachment kind is named to the resident.
@@ -477,21 +477,8 @@ class Dispatcher:
 
     async def _safety_net(self, item: Item, text: str, result: Any) -> list[tuple[str, list[dict[str, str]] | None]]:
         """The hotline reply and a case, without Rasa or the action server."""
-        lib = self.rt.library
-        province = lib.provinces.find(text)
-        req = CaseRequest(channel=item.channel, sender_id=item.sender_id, urgency=result.urgency, message=text,
-                          reasons=tuple(result.reasons), province=province.current if province else None,
-                          message_id=item.key)
-        try:
-            case = await asyncio.to_thread(record_case, CaseStore(self.rt.engine), req)
-            recorded = True
-        except OSError:
-            log.critical("CASE LOST: neither the database nor the spool accepted an urgent case (channel=%s)",
-                         self.channel)
-            case, recorded = None, False
-        log.warning("safety net answered an urgent message (channel=%s sender_ref=%s)", self.channel,
-                    sender_ref(item.sender_id))
-        reply = urgent_reply(result, lib, province, case.id if case else None, recorded)
+        reply = await asyncio.to_thread(safety_reply, self.rt.library, CaseStore(self.rt.engine), item.sender_id,
+                                        text, result, item.key, item.channel)
         return [(p, None) for p in split_text(reply)]
 
     async def _deliver(self, item: Item) -> None:
