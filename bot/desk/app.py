@@ -153,7 +153,8 @@ def _delivery_health(app: web.Application) -> None:
         rows = s.execute(select(func.substr(OutboxItem.lane, 1, 3), func.count(), func.max(OutboxItem.attempts))
                          .where(OutboxItem.status == PENDING).group_by(func.substr(OutboxItem.lane, 1, 3))).all()
     stats = {prefix: (count, attempts or 0) for prefix, count, attempts in rows}
-    tg_count, tg_attempts = stats.get("tg:", (0, 0))
+    tg_count = sum(stats.get(p, (0, 0))[0] for p in ("tg:", "tgs"))
+    tg_attempts = max(stats.get(p, (0, 0))[1] for p in ("tg:", "tgs"))
     res_count, res_attempts = stats.get("res", (0, 0))
     health = app[HEALTH]
     gateway = app.get(GATEWAY)
@@ -255,6 +256,9 @@ async def _start_background(app: web.Application) -> None:
         tasks.append(asyncio.create_task(_every(settings.rest_watch_interval, "rest_watch", app,
                                                 lambda: service.watch_rest_conversations(reader))))
     gateway = app.get(GATEWAY)
+    if gateway is not None:
+        tasks.append(asyncio.create_task(_every(3600, "housekeeping", app,
+                                                gateway.prune_seen_updates)))  # type: ignore[attr-defined]
     if not settings.telegram_enabled:
         log.warning("Telegram notifications are off (TELEGRAM_BOT_TOKEN or TELEGRAM_COUNSELOR_CHAT_ID not set); "
                     "the console still shows every case")
@@ -333,7 +337,7 @@ def create_app(engine: Engine, api_token: str, *, settings: DeskSettings | None 
                                    settings.cookie_secure)
     app[TRANSCRIPTS] = TranscriptReader(tracker_engine)
     dispatcher_box: list[Dispatcher] = []
-    service = DeskService(engine, clock, settings, on_enqueue=lambda: dispatcher_box[0].wake.set()
+    service = DeskService(engine, clock, settings, on_enqueue=lambda: dispatcher_box[0].poke()
                           if dispatcher_box else None)
     app[SERVICE] = service
     handlers: dict[str, Any] = _resident_handlers(outbound, rasa, app[TRANSCRIPTS])

@@ -97,7 +97,8 @@ def redirect(location: str, flash: str | None = None) -> web.HTTPSeeOther:
 
 
 def _safe_next(value: str | None) -> str:
-    return value if value and value.startswith("/") and not value.startswith("//") else "/"
+    ok = value and value.startswith("/") and not value.startswith("//") and "\\" not in value
+    return value if ok else "/"
 
 
 # ---- login -------------------------------------------------------------------------------------

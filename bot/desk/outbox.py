@@ -103,6 +103,17 @@ class Dispatcher:
         self._sem = asyncio.Semaphore(concurrency)
         self.failing_lanes: set[str] = set()
         self._inflight: dict[str, asyncio.Task] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def poke(self) -> None:
+        """Wake the dispatcher now; safe to call from worker threads (asyncio.Event is not thread-safe)."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        try:
+            loop.call_soon_threadsafe(self.wake.set)
+        except RuntimeError:  # the loop is shutting down
+            pass
 
     def release_leases(self) -> None:
         """Forget leases of a previous run (one desk process per database)."""
@@ -227,6 +238,7 @@ class Dispatcher:
 
     async def run_forever(self, interval: float) -> None:
         """Deliver due rows as they come; lanes run in parallel, rows of a lane one after another."""
+        self._loop = asyncio.get_running_loop()
         try:
             while True:
                 self.wake.clear()

@@ -108,9 +108,11 @@ class DeskService:
             log.debug("could not wake the dispatcher", exc_info=True)
 
     def _tg(self, s: Session, key: str, kind: str, case_id: int, payload: dict[str, Any]) -> None:
+        """Queue a Telegram row; the supervisor's chat has its own lane so it can never hold up the group."""
         if self.settings.telegram_enabled:
-            enqueue(s, key=key, kind=kind, lane=f"tg:{case_id}", case_id=case_id, payload=payload,
-                    now=self.clock.now())
+            supervisor = kind == "tg_supervisor_card" or payload.get("chat") == "supervisor"
+            enqueue(s, key=key, kind=kind, lane=f"{'tgs' if supervisor else 'tg'}:{case_id}", case_id=case_id,
+                    payload=payload, now=self.clock.now())
 
     def _resident(self, s: Session, case: Case, key: str, text: str, source: str, by_human: bool) -> None:
         """Queue a message to the resident: pushed on their channel, and added to the Rasa transcript."""

@@ -189,9 +189,15 @@ class TelegramGateway:
                 TelegramMessage.case_id == case.id, TelegramMessage.role.in_(("card", "supervisor_card")))).scalars())
         text = cards.render_card(case, self.settings.case_url(case.id), extras)
         for msg in posted:
-            await self._call(self.bot.edit_message_text, chat_id=msg.chat_id, message_id=int(msg.message_id),
-                             text=text, parse_mode=ParseMode.HTML, reply_markup=_keyboard(case),
-                             disable_web_page_preview=True)
+            try:
+                await self._call(self.bot.edit_message_text, chat_id=msg.chat_id, message_id=int(msg.message_id),
+                                 text=text, parse_mode=ParseMode.HTML, reply_markup=_keyboard(case),
+                                 disable_web_page_preview=True)
+            except (RetryLater, GiveUp):
+                if msg.role == "card":
+                    raise
+                # The supervisor's copy is a courtesy: never let it block the group's card.
+                log.warning("could not update the supervisor's copy of case %d", case.id)
 
     def _card_message_id(self, case_id: int | None) -> int | None:
         with self.Session() as s:

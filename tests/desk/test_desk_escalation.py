@@ -109,3 +109,18 @@ async def test_claimed_case_not_resolved_in_a_day_is_flagged_once(clocked_desk: 
     events = [e for e in CaseStore(desk.engine).events(case_id) if e.kind == "flagged_stale"]
     assert len(events) == 1 and events[0].actor == "Hệ thống <desk>"
     assert len([m for m in tg.sent(COUNSELORS) if "vẫn chưa được xử lý xong" in m.text]) == 1
+
+
+async def test_a_broken_supervisor_chat_never_holds_up_the_group(clocked_desk: Desk, tg: FakeTelegram) -> None:
+    desk, clock = clocked_desk, clocked_desk.clock
+    tg.reject("sendMessage", chat_id=SUPERVISORS, times=None)
+    case_id = open_case(desk.engine)
+    await tg.wait_for("sendMessage", chat_id=COUNSELORS)
+    clock.advance(minutes=6)
+    await eventually(lambda: [m for m in tg.sent(COUNSELORS) if "NHẮC LẠI lần 1" in m.text])
+    await eventually(lambda: tg.calls("sendMessage", outcome="rejected"))
+    assert tg.sent(SUPERVISORS) == []
+    await asyncio.to_thread(desk.service.claim, case_id, Actor("tg:11", "TV11"), "Telegram")
+    await eventually(lambda: "✋ Đã nhận" in tg.sent(COUNSELORS)[0].text)
+    async with desk.http.get(f"{desk.url}/health") as resp:
+        assert resp.status == 503 and (await resp.json())["notifications"] == "failing"

@@ -63,6 +63,7 @@ class _Rule:
     retry_after: int | None = None
     seconds: float | None = None
     release: asyncio.Event | None = None
+    chat_id: str | None = None  # only calls to this chat (None: any)
 
 
 @dataclass
@@ -149,7 +150,7 @@ class FakeTelegram:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeTelegram:  # noqa: PYI034 - Self needs Python 3.11
+    async def __aenter__(self) -> FakeTelegram:
         """Start the fake."""
         return await self.start()
 
@@ -179,9 +180,10 @@ class FakeTelegram:
             _Rule("error", times, 429, f"Too Many Requests: retry after {retry_after}", retry_after))
 
     def reject(self, method: str = "*", *, description: str = "Bad Request: chat not found",
-               status: int = 400, times: int | None = 1) -> None:
-        """Answer `{"ok": false, "error_code": status, "description": ...}`."""
-        self._rules.setdefault(method, []).append(_Rule("error", times, status, description))
+               status: int = 400, times: int | None = 1, chat_id: int | str | None = None) -> None:
+        """Answer `{"ok": false, "error_code": status, "description": ...}` (optionally only for one chat)."""
+        self._rules.setdefault(method, []).append(
+            _Rule("error", times, status, description, chat_id=None if chat_id is None else str(chat_id)))
 
     def stall(self, method: str = "*", *, seconds: float | None = None, times: int | None = None) -> None:
         """Hold calls of `method` for `seconds`, or until `release()` when seconds is None."""
@@ -201,10 +203,10 @@ class FakeTelegram:
         self.release()
         self._rules.clear()
 
-    def _take_rule(self, method: str, kind: str) -> _Rule | None:
+    def _take_rule(self, method: str, kind: str, chat_id: Any = None) -> _Rule | None:
         for key in (method, "*"):
             for rule in self._rules.get(key, []):
-                if rule.kind != kind:
+                if rule.kind != kind or (rule.chat_id is not None and rule.chat_id != str(chat_id)):
                     continue
                 if rule.times is not None:
                     rule.times -= 1
@@ -375,7 +377,7 @@ class FakeTelegram:
                 rec.outcome = "abandoned"  # the client went away while stalled: not processed
                 self._record(rec)
                 return self._error(499, "Client Closed Request")
-        rule = self._take_rule(method, "error")
+        rule = self._take_rule(method, "error", params.get("chat_id"))
         if rule is not None:
             rec.outcome = ("rate_limited" if rule.status == 429 else
                            "failed" if rule.status >= 500 else "rejected")
