@@ -79,7 +79,8 @@ class DeployResult:
         if self.ok:
             return "THÀNH CÔNG: trợ lý đang chạy đã dùng mô hình mới."
         if self.rolled_back and self.rollback_ok:
-            return "KHÔNG THÀNH CÔNG: mô hình mới không trả lời đúng; đã quay lại mô hình trước, trợ lý vẫn chạy bình thường."
+            return ("KHÔNG THÀNH CÔNG: mô hình mới không nạp được hoặc trả lời sai; đã quay lại mô hình trước, "
+                    "trợ lý vẫn chạy bình thường.")
         return "LỖI: không nạp được mô hình và không xác nhận được mô hình trước. Báo ngay cho kỹ thuật."
 
 
