@@ -82,8 +82,9 @@ def decide(candidate: Mapping[str, Any], current: Mapping[str, Any] | None,
     else:
         drop = before - accuracy
         ok = drop <= max_accuracy_drop + _EPS
-        change = "giảm" if drop > _EPS else "tăng" if drop < -_EPS else "không đổi"
+        change = (f"giảm {_points(drop)} điểm" if drop > _EPS else f"tăng {_points(-drop)} điểm" if drop < -_EPS
+                  else "không đổi")
         detail = (f"mô hình mới hiểu đúng {pct(accuracy)} câu hỏi, mô hình đang dùng {pct(before)} "
-                  f"({change} {_points(abs(drop))} điểm; cho phép giảm tối đa {max_accuracy_drop * 100:.0f} điểm)")
+                  f"({change}; cho phép giảm tối đa {max_accuracy_drop * 100:.0f} điểm)")
         checks.append(GateCheck("intent_accuracy", "Hiểu đúng câu hỏi", ok, detail))
     return GateDecision(all(c.passed for c in checks), tuple(checks))

@@ -14,6 +14,8 @@ def figures(accuracy: float | None, recall: float | None) -> dict:
 def test_accepts_a_model_as_good_as_the_current_one() -> None:
     decision = decide(figures(0.90, 0.99), figures(0.90, 0.99))
     assert decision.accepted and decision.reasons() == []
+    assert "(không đổi;" in decision.checks[1].detail
+    assert "tăng 1,0 điểm" in decide(figures(0.91, 0.99), figures(0.90, 0.99)).checks[1].detail
 
 
 def test_refuses_urgent_recall_below_the_bar() -> None:
