@@ -297,7 +297,7 @@ def run_pipeline(paths: Paths, trainer: Trainer, evaluate: Evaluate, today: date
     # 5. Evaluate the candidate and (from cache when possible) the model in service
     try:
         result.candidate_eval = run("eval_candidate", lambda: evaluate(str(result.candidate), str(paths.heldout)))
-    except Exception as exc:  # noqa: BLE001 - any evaluation failure refuses the candidate
+    except Exception as exc:  # any evaluation failure refuses the candidate
         _set_aside(paths, result.candidate)
         return stop("eval_candidate", f"không chấm điểm được mô hình mới ({type(exc).__name__})", REFUSED)
     steps["eval_candidate"].status = OK
@@ -311,7 +311,7 @@ def run_pipeline(paths: Paths, trainer: Trainer, evaluate: Evaluate, today: date
                 result.current_eval = run("eval_current", lambda: evaluate(str(paths.current), str(paths.heldout)))
                 write_eval_cache(paths, result.current_eval, None)
                 steps["eval_current"].status = OK
-            except Exception as exc:  # noqa: BLE001 - a broken model in service is reported, not compared
+            except Exception as exc:  # a broken model in service is reported, not compared
                 steps["eval_current"].status = FAILED
                 steps["eval_current"].detail = f"không chấm điểm được mô hình đang dùng ({type(exc).__name__})"
     else:

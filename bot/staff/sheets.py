@@ -540,7 +540,7 @@ def read_any(path: Path, out: list[SheetError]) -> dict[str, RawSheet]:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         try:
             return read_xlsx(path, out)
-        except Exception:  # noqa: BLE001 - any unreadable workbook is reported to staff, not raised
+        except Exception:  # any unreadable workbook is reported to staff, not raised
             out.append(SheetError(path.name, None, None, "không mở được tệp Excel (tệp hỏng hoặc không phải .xlsx)"))
             return {}
     out.append(SheetError(path.name, None, None, "chỉ nhập được tệp .xlsx, .csv hoặc thư mục chứa các tệp .csv"))
