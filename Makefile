@@ -40,12 +40,16 @@ install: $(VENV)/.installed ## Create .venv with the pinned dependencies
 content: $(VENV)/.installed ## Regenerate the FAQ training data and responses from content/faq/
 	$(PY) -m bot content build
 
+# The model in service is only ever replaced through the gated pipeline (bot/staff/pipeline.py):
+# content checks, validation, training a candidate, held-out evaluation, regression gate, promotion.
+# If a candidate is refused while a model is in service, that model keeps running.
 $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
-	$(PY) -m bot content build
-	$(RASA) train --domain domain --fixed-model-name current --out models --num-threads 2
-	@touch $(MODEL)
+	@mkdir -p var
+	@$(PY) -m bot model train || { test -f $(MODEL) && \
+	  echo "The new model was refused; the model in service stays. See docs/reports/training-report.md."; }
 
-train: $(MODEL) ## Train the model if the data changed
+train: $(VENV)/.installed ## Safe pipeline: checks, validate, train, held-out gate, report (docs/reports/)
+	$(PY) -m bot model train
 
 run: $(MODEL) ## Start Rasa (:5005), the action server (:5055) and the desk (:8080)
 	@mkdir -p var
@@ -78,10 +82,7 @@ clean: ## Remove models, results and local data
 	rm -rf models results var
 
 # Staff tools (bot/staff, docs/staff-guide.md)
-.PHONY: train-safe deploy-model review content-check export import
-train-safe: $(VENV)/.installed ## Safe training: checks, validate, train, held-out gate, report in docs/reports/
-	$(PY) -m bot model train
-
+.PHONY: deploy-model review content-check export import
 deploy-model: $(VENV)/.installed ## Load the accepted model into the running Rasa; rolls back if it does not answer
 	$(PY) -m bot model deploy
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -45,27 +48,64 @@ class Services:
 
 
 _services: Services | None = None
+_managed = False  # True when built here (then content is reloaded when its files change)
+_content_stamp = 0.0
+_checked_at = 0.0
+RELOAD_CHECK_S = 15.0
+
+
+def content_stamp(folder: Path) -> float:
+    """The newest modification time of any file under the content folder."""
+    newest = 0.0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
+            except OSError:
+                continue
+    return newest
+
+
+def _maybe_reload(svc: Services) -> None:
+    """Reload content (hotlines, events, campaign) when staff changed the files; keep the old on error."""
+    global _content_stamp, _checked_at
+    now = time.monotonic()
+    if now - _checked_at < RELOAD_CHECK_S:
+        return
+    _checked_at = now
+    stamp = content_stamp(CONTENT_DIR)
+    if stamp == _content_stamp:
+        return
+    try:
+        svc.library = Library.load(CONTENT_DIR)
+        _content_stamp = stamp
+        log.info("content reloaded from %s", CONTENT_DIR)
+    except Exception:  # noqa: BLE001 - a broken edit must not take the bot down
+        log.exception("content reload failed; the previous content stays in use")
 
 
 def services() -> Services:
-    """The process-wide services, created on first use."""
-    global _services
+    """The process-wide services, created on first use; content follows edits to content/."""
+    global _services, _managed, _content_stamp, _checked_at
     if _services is None:
         from bot.db import init_db, make_engine
 
+        _content_stamp, _checked_at = content_stamp(CONTENT_DIR), time.monotonic()
         library = Library.load(CONTENT_DIR)
         store = None
         try:
             engine = make_engine()
             init_db(engine)
             store = CaseStore(engine)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the bot must answer even without its database
             log.exception("case database unavailable at start; cases will be spooled")
-        _services = Services(library, store)
+        _services, _managed = Services(library, store), True
+    elif _managed:
+        _maybe_reload(_services)
     return _services
 
 
 def set_services(value: Services | None) -> None:
-    """Replace the services (tests)."""
-    global _services
-    _services = value
+    """Replace the services (tests); replaced services are not reloaded."""
+    global _services, _managed
+    _services, _managed = value, False
