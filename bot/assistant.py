@@ -6,8 +6,8 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.cases import CaseRequest, CaseStore, channel_of, record_case
@@ -80,7 +80,7 @@ def _maybe_reload(svc: Services) -> None:
         svc.library = Library.load(CONTENT_DIR)
         _content_stamp = stamp
         log.info("content reloaded from %s", CONTENT_DIR)
-    except Exception:  # noqa: BLE001 - a broken edit must not take the bot down
+    except Exception:  # a broken edit must not take the bot down
         log.exception("content reload failed; the previous content stays in use")
 
 
@@ -97,7 +97,7 @@ def services() -> Services:
             engine = make_engine()
             init_db(engine)
             store = CaseStore(engine)
-        except Exception:  # noqa: BLE001 - the bot must answer even without its database
+        except Exception:  # the bot must answer even without its database
             log.exception("case database unavailable at start; cases will be spooled")
         _services, _managed = Services(library, store), True
     elif _managed:

@@ -21,7 +21,7 @@ from bot.desk.settings import DeskSettings, settings_from_env
 
 log = logging.getLogger("bot.desk")
 # Modules that add pages to the console, loaded when they exist: each has `setup(app)`.
-EXTENSIONS = ("bot.review.desk:setup",)
+EXTENSIONS = ("bot.staff.desk_page:setup",)
 
 
 def _hotlines() -> str:

@@ -248,7 +248,7 @@ class Tool:
             self.say("Chạy thử: chưa ghi gì (bỏ --dry-run để ghi).")
             return 0
         result.plan.apply()
-        self.say("XONG. Bước tiếp theo: `make train-safe` để huấn luyện lại, rồi `make deploy-model`.")
+        self.say("XONG. Bước tiếp theo: `make train` để huấn luyện lại, rồi `make deploy-model`.")
         return 0
 
     # ------------------------------------------------------------------ topics
@@ -459,7 +459,7 @@ class Tool:
         if not args.force:
             record = read_eval_cache(paths) if model.resolve() == paths.current.resolve() else None
             if record is None or record.get("accepted") is not True:
-                self.say("KHÔNG NẠP: mô hình này chưa qua cổng kiểm tra. Chạy `make train-safe` trước "
+                self.say("KHÔNG NẠP: mô hình này chưa qua cổng kiểm tra. Chạy `make train` trước "
                          "(hoặc --force nếu kỹ thuật viên yêu cầu).")
                 return 1
         url = args.url or env("RASA_URL") or f"http://127.0.0.1:{env('RASA_PORT', '5005')}"
@@ -516,7 +516,7 @@ class Tool:
         for path in outcome.written:
             self.say(f"Đã lưu: {path.relative_to(self.content_dir.parent)}")
         self.say(f"Xong mục #{args.id} → chủ đề {outcome.item['topic']}. Khi đã xử lý xong hàng đợi, chạy "
-                 "`make train-safe`.")
+                 "`make train`.")
         return 0
 
     def review_purge(self, args: argparse.Namespace) -> int:

@@ -175,8 +175,8 @@ def context(result: PipelineResult, history: list[dict[str, str]], images: dict[
     next_step = {
         ACCEPTED: "Chạy `make deploy-model` để nạp mô hình mới vào trợ lý đang chạy (người dân không bị gián đoạn).",
         REFUSED: "Trợ lý vẫn dùng mô hình cũ, không có gì bị hỏng. Xem các chủ đề hay bị nhầm bên dưới, thêm hoặc "
-                 "sửa câu hỏi mẫu cho rõ hơn, rồi chạy lại `make train-safe`.",
-    }.get(result.outcome, "Sửa các lỗi được liệt kê bên dưới rồi chạy lại `make train-safe`.")
+                 "sửa câu hỏi mẫu cho rõ hơn, rồi chạy lại `make train`.",
+    }.get(result.outcome, "Sửa các lỗi được liệt kê bên dưới rồi chạy lại `make train`.")
     steps = [{"label": s.label, "status": {OK: "xong", FAILED: "LỖI"}.get(s.status, "bỏ qua"),
               "time": duration(s.seconds) if s.seconds else "–", "detail": s.detail} for s in result.steps]
     return {
