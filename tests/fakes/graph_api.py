@@ -27,6 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG"}
 TAGS = {"HUMAN_AGENT", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE"}
 
@@ -53,7 +55,7 @@ class _Rule:
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class FakeGraph:
+class FakeGraph(LoopbackServer):
     """The Messenger Send API with failure injection."""
 
     def __init__(self, *, page_token: str = "PAGE-TOKEN", version: str = "v21.0", page_id: str = "page-1") -> None:
@@ -61,43 +63,25 @@ class FakeGraph:
         self.page_token, self.version, self.page_id = page_token, version, page_id
         self.requests: list[GraphRequest] = []
         self.delivered: list[GraphRequest] = []
-        self.port = 0
         self._rules: list[_Rule] = []
         self._stalled: list[_Rule] = []   # stall rules already taken, still holding requests
         self._ids = itertools.count(1)
-        self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
 
-    async def start(self) -> FakeGraph:
-        """Listen on 127.0.0.1 at a free port."""
-        app = web.Application()
+    client_max_size = 1024 * 1024
+
+    def routes(self, app: web.Application) -> None:
+        """The fake's endpoints."""
         app.router.add_post("/{version}/me/messages", self._messages)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
 
-    async def stop(self) -> None:
-        """Release stalls and stop."""
+    async def _before_stop(self) -> None:
+        """Release stalled requests."""
         self.release()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeGraph:
-        """Start the fake."""
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Stop the fake."""
-        await self.stop()
 
     @property
     def base_url(self) -> str:
         """For FB_GRAPH_BASE_URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.root_url
 
     # ---- failure injection ----------------------------------------------------------------------------
     def fail_http(self, *, status: int = 500, times: int | None = 1) -> None:

@@ -25,6 +25,8 @@ from typing import Any
 
 from aiohttp import ClientSession, web
 
+from tests.fakes.loopback import LoopbackServer
+
 # Parameters that are strings even when they look like numbers or JSON.
 _STRING_FIELDS = frozenset({
     "text", "caption", "url", "secret_token", "callback_query_id", "inline_message_id",
@@ -103,12 +105,13 @@ def _decode(name: str, raw: str) -> Any:
         return raw
 
 
-class FakeTelegram:
+class FakeTelegram(LoopbackServer):
     """An aiohttp fake of the Bot API bound to a random loopback port."""
 
     def __init__(self, token: str = "123456:TEST-TOKEN", *, username: str = "fake_desk_bot",
                  bot_id: int = 123456) -> None:
         """Configure the token the fake accepts and the bot's identity."""
+        super().__init__()
         self.token = token
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "Fake bot", "username": username,
                          "can_join_groups": True, "can_read_all_group_messages": False,
@@ -118,55 +121,37 @@ class FakeTelegram:
         self.messages: dict[tuple[str, int], FakeMessage] = {}
         self.members: dict[str, dict[int, str]] = {}
         self.webhook: dict[str, Any] = {}
-        self.port = 0
         self._rules: dict[str, list[_Rule]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids: dict[str, itertools.count] = {}
         self._new_update = asyncio.Event()
-        self._runner: web.AppRunner | None = None
         self._changed: asyncio.Event | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
-    async def start(self) -> FakeTelegram:
-        """Start listening on 127.0.0.1 at a free port."""
-        app = web.Application(client_max_size=20 * 1024 * 1024)
-        app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._changed = asyncio.Event()
-        return self
+    client_max_size = 20 * 1024 * 1024
 
-    async def stop(self) -> None:
-        """Release stalled requests and stop the server."""
+    def routes(self, app: web.Application) -> None:
+        """The fake's endpoints."""
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        self._changed = asyncio.Event()
+
+    async def _before_stop(self) -> None:
+        """Release stalled requests."""
         for rules in self._rules.values():
             for rule in rules:
                 if rule.release is not None:
                     rule.release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeTelegram:
-        """Start the fake."""
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Stop the fake."""
-        await self.stop()
 
     @property
     def base_url(self) -> str:
         """The value for `Bot(token, base_url=...)`."""
-        return f"http://127.0.0.1:{self.port}/bot"
+        return f"{self.root_url}/bot"
 
     @property
     def api_root(self) -> str:
         """The root URL without the `/bot` suffix (for TELEGRAM_API_BASE_URL-style settings)."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.root_url
 
     # ---- failure injection -------------------------------------------------------------------
     def fail(self, method: str = "*", *, times: int | None = 1, status: int = 500,

@@ -29,6 +29,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.loopback import LoopbackServer
+
 SEND_PATH = "/v3.0/oa/message/cs"
 OAUTH_PATH = "/v4/oa/access_token"
 MAX_TEXT = 2000
@@ -56,12 +58,13 @@ class _Rule:
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class FakeZalo:
+class FakeZalo(LoopbackServer):
     """The Zalo OA send API and OAuth token endpoint, with failure injection."""
 
     def __init__(self, *, app_id: str = "zalo-app", app_secret: str = "zalo-app-secret",
                  access_token: str = "AT-1", refresh_token: str = "RT-1", oa_id: str = "oa-1") -> None:
         """The tokens given are the valid initial pair."""
+        super().__init__()
         self.app_id, self.app_secret, self.oa_id = app_id, app_secret, oa_id
         self.valid_access = {access_token}
         self.valid_refresh = {refresh_token}
@@ -73,49 +76,31 @@ class FakeZalo:
         self.accept_refreshed = True   # False: tokens issued by a refresh are refused too (-216)
         self.on_send: Callable[[str, dict[str, Any]], None] | None = None
         self.arrivals = 0              # send requests received, including ones still stalled
-        self.port = 0
         self._rules: dict[str, list[_Rule]] = {}
         self._stalled: list[_Rule] = []   # stall rules already taken, still holding requests
         self._counter = itertools.count(2)
-        self._runner: web.AppRunner | None = None
         self._changed = asyncio.Event()
         self._expired_waiters = 0
         self._expired_barrier: int | None = None
         self._barrier_event = asyncio.Event()
 
     # ---- lifecycle ----------------------------------------------------------------------------------
-    async def start(self) -> FakeZalo:
-        """Listen on 127.0.0.1 at a free port."""
-        app = web.Application(client_max_size=4 * 1024 * 1024)
+    client_max_size = 4 * 1024 * 1024
+
+    def routes(self, app: web.Application) -> None:
+        """The fake's endpoints."""
         app.router.add_post(SEND_PATH, self._send)
         app.router.add_post(OAUTH_PATH, self._oauth)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
 
-    async def stop(self) -> None:
-        """Release stalls and stop."""
+    async def _before_stop(self) -> None:
+        """Release stalled requests."""
         self.release()
         self._barrier_event.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeZalo:
-        """Start the fake."""
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Stop the fake."""
-        await self.stop()
 
     @property
     def base_url(self) -> str:
         """For ZALO_API_BASE_URL and ZALO_OAUTH_BASE_URL."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.root_url
 
     # ---- failure injection -----------------------------------------------------------------------------
     def fail_http(self, endpoint: str = "send", *, status: int = 500, times: int | None = 1) -> None:
