@@ -163,10 +163,34 @@ class ActionFallback(Action):
         return []
 
 
+class ActionMarkUnhelpful(Action):
+    """The resident says the last answer did not help: keep that question for staff review (a thank-you follows)."""
+
+    def name(self) -> Text:
+        return "action_mark_unhelpful"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        previous = _previous_user_turn(tracker)
+        if previous is not None:
+            intent = (previous.get("parse_data") or {}).get("intent") or {}
+            try:
+                await asyncio.to_thread(review.record_unanswered, services().store, tracker.sender_id,
+                                        previous.get("text") or "", intent.get("name"), intent.get("confidence"),
+                                        "unhelpful")
+            except Exception:
+                log.warning("review queue unavailable; the unhelpful answer was not recorded")
+        return []
+
+
+def _previous_user_turn(tracker: Tracker) -> dict[str, Any] | None:
+    """The user event before the latest one, if any."""
+    user_turns = [e for e in tracker.events if e.get("event") == "user"]
+    return user_turns[-2] if len(user_turns) >= 2 else None
+
+
 def _previous_turn_missed(tracker: Tracker) -> bool:
     """True when the user turn before the latest one also ended in a fallback."""
-    user_turns = [e for e in tracker.events if e.get("event") == "user"]
-    if len(user_turns) < 2:
-        return False
-    previous = (user_turns[-2].get("parse_data") or {}).get("intent") or {}
-    return previous.get("name") in FALLBACK_INTENTS
+    previous = _previous_user_turn(tracker)
+    intent = ((previous or {}).get("parse_data") or {}).get("intent") or {}
+    return intent.get("name") in FALLBACK_INTENTS

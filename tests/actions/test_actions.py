@@ -104,3 +104,16 @@ async def test_fallback_second_miss_offers_hotline(dispatcher, domain, services:
         {"event": "user", "text": "qwe", "parse_data": {"intent": {"name": "nlu_fallback"}}}])
     await ActionFallback().run(dispatcher, second, domain)
     assert "113" in dispatcher.messages[1]["text"]
+
+
+async def test_unhelpful_answer_sends_the_previous_question_to_review(dispatcher, domain, services: Services) -> None:
+    from actions.actions import ActionMarkUnhelpful
+    from bot.staff import review
+
+    tracker = make_tracker("trả lời sai rồi", "mark_unhelpful", events=[
+        {"event": "user", "text": "thủ tục nhận con nuôi thế nào, gọi tôi 0912345678",
+         "parse_data": {"intent": {"name": "faq", "confidence": 0.62}}},
+        {"event": "user", "text": "trả lời sai rồi", "parse_data": {"intent": {"name": "mark_unhelpful"}}}])
+    assert await ActionMarkUnhelpful().run(dispatcher, tracker, domain) == []
+    [item] = review.list_pending(services.store.engine)
+    assert item["reason"] == "unhelpful" and "nhận con nuôi" in item["text"] and "0912345678" not in item["text"]
