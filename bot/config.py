@@ -22,8 +22,12 @@ def database_url() -> str:
 
 
 def tracker_database_url() -> str:
-    """Rasa's SQL tracker store, as configured in endpoints.yml."""
-    return env("TRACKER_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'tracker.db'}"
+    """Rasa's SQL tracker store: TRACKER_DATABASE_URL, else the SQLite file endpoints.yml names."""
+    url = env("TRACKER_DATABASE_URL")
+    if url:
+        return url
+    path = Path(env("TRACKER_SQLITE_PATH") or VAR_DIR / "tracker.db")
+    return f"sqlite:///{path if path.is_absolute() else ROOT / path}"
 
 
 def load_dotenv(path: Path | None = None) -> None:

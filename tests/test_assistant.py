@@ -35,3 +35,13 @@ def test_broken_edit_keeps_previous_content(content_copy: Path) -> None:
     assistant.services()
     (content_copy / "hotlines.yml").write_text("emergency: [", encoding="utf-8")
     assert "113" in assistant.services().library.hotlines.all_numbers()
+
+
+def test_tracker_location_follows_the_variable_rasa_reads(monkeypatch, tmp_path) -> None:
+    from bot.config import ROOT, tracker_database_url
+
+    monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
+    monkeypatch.setenv("TRACKER_SQLITE_PATH", "var/other.db")
+    assert tracker_database_url() == f"sqlite:///{ROOT / 'var' / 'other.db'}"
+    monkeypatch.setenv("TRACKER_SQLITE_PATH", str(tmp_path / "t.db"))
+    assert tracker_database_url() == f"sqlite:///{tmp_path / 't.db'}"

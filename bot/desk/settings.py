@@ -8,9 +8,8 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 
-from bot.config import ROOT, env, tracker_database_url
+from bot.config import env, tracker_database_url
 
 log = logging.getLogger(__name__)
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
@@ -82,11 +81,7 @@ class DeskSettings:
 
 
 def _tracker_url() -> str:
-    path = env("TRACKER_SQLITE_PATH")
-    if env("TRACKER_DATABASE_URL") or not path:
-        return tracker_database_url()
-    p = Path(path)
-    return f"sqlite:///{p if p.is_absolute() else ROOT / p}"
+    return tracker_database_url()
 
 
 def settings_from_env() -> DeskSettings:
