@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from bot.assistant import today_vn
 from bot.config import CONTENT_DIR, ROOT
 from bot.desk.app import STORE
 from bot.desk.auth import current_user, require_role
+from bot.desk.cards import vn_time
 from bot.desk.console import add_nav_link, add_template_dir, redirect, render
 from bot.staff import review
 from bot.staff.store import load_content
@@ -24,6 +26,8 @@ async def review_queue(request: web.Request) -> web.Response:
     """The pending messages, with the topics they can be assigned to."""
     engine = request.app[STORE].engine
     items = await asyncio.to_thread(review.list_pending, engine, 200)
+    for item in items:
+        item["first_seen"] = vn_time(datetime.fromisoformat(item["created_at"]))
     content = await asyncio.to_thread(load_content, CONTENT_DIR)
     topics = sorted((name, str(t.get("title") or name)) for name, t in content.topics.items())
     return render(request, "review_queue.html", items=items, topics=topics)
