@@ -17,15 +17,17 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 
 from bot.cases import CaseRequest, CaseStore, channel_of
+from tests.fakes.loopback import LoopbackServer
 
 URGENT_WORDS = ("cứu", "đánh", "nguy hiểm")
 
 
-class FakeRasa:
+class FakeRasa(LoopbackServer):
     """Rasa's HTTP API for tests: REST channel, tracker events with token, real tracker store."""
 
     def __init__(self, token: str, tracker_db: str, case_engine: Engine) -> None:
         """`tracker_db` is a SQLite file path; cases go to `case_engine` like the action server's."""
+        super().__init__()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             from rasa.core.tracker_store import SQLTrackerStore
@@ -36,32 +38,18 @@ class FakeRasa:
         self.cases = CaseStore(case_engine)
         self.requests: list[tuple[str, str, Any]] = []
         self.rejected = 0
-        self.port = 0
-        self._runner: web.AppRunner | None = None
         self._lock = asyncio.Lock()
 
-    async def start(self) -> FakeRasa:
-        """Listen on a free loopback port."""
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
+        """The REST channel and the tracker endpoints."""
         app.router.add_post("/webhooks/rest/webhook", self._rest)
         app.router.add_post("/conversations/{cid:.+}/tracker/events", self._events)
         app.router.add_get("/conversations/{cid:.+}/tracker", self._tracker)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     @property
     def url(self) -> str:
         """Base URL (RASA_URL)."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.root_url
 
     async def tracker(self, sender_id: str) -> Any:
         """The DialogueStateTracker of a conversation (created when missing)."""
