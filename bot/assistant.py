@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.cases import CaseRequest, CaseStore, channel_of, record_case
+from bot.cases import CaseRequest, CaseStore, channel_of, escalate_case
 from bot.config import CONTENT_DIR
 from bot.content.library import Library
 from bot.content.provinces import ProvinceMatch
@@ -39,12 +39,7 @@ class Services:
         req = CaseRequest(channel=channel_of(sender_id), sender_id=sender_id, urgency=result.urgency,
                           message=text, reasons=result.reasons, province=province.current if province else None,
                           message_id=message_id)
-        try:
-            case = record_case(self.store, req)
-        except OSError:
-            log.critical("CASE LOST: neither the database nor the spool accepted an urgent case")
-            return None, False
-        return (case.id if case else None), True
+        return escalate_case(self.store, req)
 
 
 _services: Services | None = None

@@ -219,6 +219,17 @@ def record_case(store: CaseStore | None, req: CaseRequest, spool: Path | None = 
     return None
 
 
+def escalate_case(store: CaseStore | None, req: CaseRequest) -> tuple[int | None, bool]:
+    """Record a case (database, else spool). Returns (case id if in the database, recorded at all)."""
+    try:
+        case = record_case(store, req)
+    except OSError:
+        log.critical("CASE LOST: neither the database nor the spool accepted an urgent case (channel=%s)",
+                     req.channel)
+        return None, False
+    return (case.id if case else None), True
+
+
 def drain_spool(store: CaseStore, path: Path | None = None) -> int:
     """Import spooled cases into the database; returns how many were imported."""
     path = path or spool_path()

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from bot.assistant import services
-from bot.cases import CaseRequest, CaseStore, channel_of, record_case
+from bot.cases import CaseRequest, CaseStore, channel_of, escalate_case
 from bot.content.library import Library
 from bot.replies import urgent_reply
 from bot.triage import TriageResult, assess
@@ -22,14 +22,9 @@ def safety_reply(library: Library, store: CaseStore | None, sender_id: str, text
     req = CaseRequest(channel=channel or channel_of(sender_id), sender_id=sender_id, urgency=result.urgency,
                       message=text, reasons=(*result.reasons, "trả lời dự phòng (trợ lý không phản hồi)"),
                       province=province.current if province else None, message_id=message_id)
-    try:
-        case = record_case(store, req)
-        recorded = True
-    except OSError:
-        log.critical("CASE LOST: neither the database nor the spool accepted an urgent case")
-        case, recorded = None, False
+    case_id, recorded = escalate_case(store, req)
     log.warning("safety net answered an urgent message (channel=%s, recorded=%s)", req.channel, recorded)
-    return urgent_reply(result, library, province, case.id if case else None, recorded)
+    return urgent_reply(result, library, province, case_id, recorded)
 
 
 def _human_owned(store: CaseStore | None, sender_id: str) -> bool:
