@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -31,7 +32,7 @@ class Services:
 
     library: Library
     store: CaseStore | None
-    today: callable = today_vn  # type: ignore[valid-type]
+    today: Callable[[], date] = today_vn
 
     def escalate(self, sender_id: str, text: str, result: TriageResult, province: ProvinceMatch | None,
                  message_id: str | None) -> tuple[int | None, bool]:

@@ -45,10 +45,14 @@ def delete_tracker(tracker_engine: Engine, sender_id: str) -> int:
         return conn.execute(text("DELETE FROM events WHERE sender_id = :s"), {"s": sender_id}).rowcount
 
 
-def process_deletions(engine: Engine, tracker_engine: Engine | None = None,
+def tracker_writer() -> Engine:
+    """A writable engine on Rasa's tracker store (the desk's transcript engine is read-only)."""
+    return create_engine(tracker_database_url(), future=True)
+
+
+def process_deletions(engine: Engine, tracker_engine: Engine,
                       grace: timedelta = timedelta(seconds=3)) -> int:
     """Carry out requests older than the grace period; returns how many were done."""
-    tracker_engine = tracker_engine or create_engine(tracker_database_url(), future=True)
     Session = session_factory(engine)
     done = 0
     with Session() as s:

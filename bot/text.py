@@ -19,14 +19,13 @@ TEENCODE: dict[str, str] = {
     "ntn": "nhu the nao", "bik": "biet",
     "nhiu": "nhieu", "bh": "bao gio", "bjo": "bao gio", "h": "gio", "r": "roi", "rùi": "roi",
     "rui": "roi", "wa": "qua", "qa": "qua", "ms": "moi", "mn": "moi nguoi", "ad": "admin",
-    "ok": "ok", "oke": "ok", "okie": "ok", "uk": "u", "uhm": "u", "um": "u", "uh": "u",
-    "ns": "noi", "nt": "nhan tin", "sdt": "so dien thoai", "đt": "dien thoai",
+    "oke": "ok", "okie": "ok", "uk": "u", "uhm": "u", "um": "u", "uh": "u",
+    "ns": "noi", "nt": "nhan tin", "sdt": "so dien thoai",
     "tks": "cam on", "thanks": "cam on", "thank": "cam on",
     "cty": "cong ty", "vs": "voi", "lm": "lam",
     "ik": "di", "ak": "a", "ah": "a", "oy": "roi", "ui": "oi", "cj": "chi", "cx": "cung",
     "khum": "khong", "hum": "khong", "hnay": "hom nay", "hqua": "hom qua", "mng": "moi nguoi",
     "pk": "phai khong", "bme": "bo me", "nyc": "nguoi yeu cu", "ny": "nguoi yeu", "gd": "gia dinh",
-    "sđt": "so dien thoai", "dien_thoai": "dien thoai",
 }
 
 _TAG_RE = re.compile(r"<[^>]{0,200}>")

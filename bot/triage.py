@@ -14,6 +14,7 @@ from bot.text import normalize
 DANGER_NOW = "danger_now"
 NEEDS_SUPPORT = "needs_support"
 NONE = "none"
+URGENT_INTENT = "report_violence"  # the intent whose rule opens a case
 
 _LEVEL_RANK = {NONE: 0, NEEDS_SUPPORT: 1, DANGER_NOW: 2}
 
@@ -222,10 +223,10 @@ def is_concrete(text: str) -> bool:
     return bool(_CONCRETE.search(normalize(text)))
 
 
-def should_demote(text: str) -> bool:
+def should_demote(text: str, rules: TriageResult | None = None) -> bool:
     """A classifier-only urgent guess to overrule: an idiom or a general question, with no rule firing."""
     norm = normalize(text)
-    if assess(text).urgent:
+    if (rules if rules is not None else assess(text)).urgent:
         return False
     if _IDIOMS.search(norm):
         return True
@@ -244,7 +245,7 @@ def combine(rules: TriageResult, intent: str | None, confidence: float,
     """Merge the rule verdict with the classifier's: either can open a case."""
     if rules.urgent:
         return rules
-    if intent == "report_violence" and confidence >= threshold:
+    if intent == URGENT_INTENT and confidence >= threshold:
         reason = f"bộ phân loại: report_violence ({confidence:.2f})"
         if text and _NOW_CUES.search(_strip_idioms(normalize(text))):
             return TriageResult(DANGER_NOW, (reason, "dấu hiệu đang xảy ra"))

@@ -43,9 +43,9 @@ def main(path: Path = Path(".env")) -> list[str]:
     os.chmod(path, 0o600)
     if generated:
         print("Generated secrets in .env (shown once):", file=sys.stderr)
-        for key in generated:
-            print(f"  {lines[values[key]] if key in values else next(x for x in lines if x.startswith(key + '='))}",
-                  file=sys.stderr)
+        for line in lines:
+            if line.split("=", 1)[0] in generated:
+                print(f"  {line}", file=sys.stderr)
     return generated
 
 

@@ -19,9 +19,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.text import has_diacritics
-from bot.triage import assess, combine
+from bot.triage import URGENT_INTENT, assess, combine
 
-URGENT_INTENT = "report_violence"
 # Both reach the same fallback reply, so confusing them changes nothing for the resident.
 EQUIVALENT = {("out_of_scope", "nlu_fallback")}
 

@@ -217,17 +217,21 @@ async def _drain_spool_forever(app: web.Application) -> None:
 
 
 async def _process_deletions_forever(app: web.Application) -> None:
-    from bot.privacy import process_deletions
+    from bot.privacy import process_deletions, tracker_writer
 
     store = app[STORE]
-    while True:
-        try:
-            await asyncio.to_thread(process_deletions, store.engine)
-            app[HEALTH]["deletions"] = "ok"
-        except Exception:  # keep retrying, report on /health
-            log.exception("could not process deletion requests")
-            app[HEALTH]["deletions"] = "failing"
-        await asyncio.sleep(2)
+    tracker = tracker_writer()
+    try:
+        while True:
+            try:
+                await asyncio.to_thread(process_deletions, store.engine, tracker)
+                app[HEALTH]["deletions"] = "ok"
+            except Exception:  # keep retrying, report on /health
+                log.exception("could not process deletion requests")
+                app[HEALTH]["deletions"] = "failing"
+            await asyncio.sleep(2)
+    finally:
+        tracker.dispose()
 
 
 def _scan(service: DeskService) -> None:

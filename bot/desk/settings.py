@@ -80,10 +80,6 @@ class DeskSettings:
         return f"{self.public_url.rstrip('/')}/cases/{case_id}"
 
 
-def _tracker_url() -> str:
-    return tracker_database_url()
-
-
 def settings_from_env() -> DeskSettings:
     """Read DeskSettings from the environment (call after load_dotenv)."""
     secret = env("DESK_SESSION_SECRET")
@@ -114,7 +110,7 @@ def settings_from_env() -> DeskSettings:
         max_reescalations=int(_float("DESK_MAX_REESCALATIONS", 3)),
         rasa_url=(env("RASA_URL", "http://127.0.0.1:5005") or "").rstrip("/"),
         rasa_token=env("RASA_AUTH_TOKEN"),
-        tracker_db_url=_tracker_url(),
+        tracker_db_url=tracker_database_url(),
         watch_rest_tracker=env("DESK_WATCH_REST_TRACKER", "1") not in ("0", "false", "no"),
         scan_interval=_float("DESK_SCAN_INTERVAL", 0.25),
         escalation_interval=_float("DESK_ESCALATION_INTERVAL", 5.0),

@@ -11,9 +11,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.triage import assess, should_demote
-
-URGENT_INTENT = "report_violence"
+from bot.triage import URGENT_INTENT, assess, should_demote
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -35,7 +33,7 @@ class TriageOverride(GraphComponent):
             message.set("triage", {"urgency": result.urgency, "reasons": list(result.reasons),
                                    "classifier": dict(current)}, add_to_output=True)
             if not result.urgent:
-                if current.get("name") == URGENT_INTENT and should_demote(text):
+                if current.get("name") == URGENT_INTENT and should_demote(text, result):
                     self._demote(message)
                 continue
             if current.get("name") == URGENT_INTENT:

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-URGENT_INTENT = "report_violence"
+from bot.triage import URGENT_INTENT
 
 
 @dataclass(frozen=True)
