@@ -46,10 +46,18 @@ content: $(VENV)/.installed ## Regenerate the FAQ training data and responses fr
 $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
 	@mkdir -p var
 	@$(PY) -m bot model train || { test -f $(MODEL) && \
-	  echo "The new model was refused; the model in service stays. See docs/reports/training-report.md."; }
+	  echo "The new model was refused; the model in service stays. See var/reports/training-report.md."; }
 
-train: $(VENV)/.installed ## Safe pipeline: checks, validate, train, held-out gate, report (docs/reports/)
+train: $(VENV)/.installed ## Safe pipeline: checks, validate, train, held-out gate, report (var/reports/, git-ignored)
 	$(PY) -m bot model train
+
+# Local runs report under var/reports/ so the tree stays clean; this publishes the latest ones on purpose.
+.PHONY: publish-report
+publish-report: $(MODEL) ## Copy the latest training report into docs/reports/ and write docs/eval-report.md
+	@test -f var/reports/training-report.md || { echo "No training report in var/reports yet: run 'make train' first."; exit 1; }
+	cp var/reports/training-report.md var/reports/training-report.html var/reports/history.csv docs/reports/
+	cp var/reports/*.png docs/reports/
+	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out docs/eval-report.md
 
 run: $(MODEL) ## Start Rasa (:5005), the action server (:5055) and the desk (:8080)
 	@mkdir -p var
@@ -67,8 +75,9 @@ test: lint validate $(MODEL) ## Everything the project checks
 	$(PY) -m pytest -q
 	$(RASA) test core --e2e --stories tests/stories --model $(MODEL) --fail-on-prediction-errors --out results/core
 
-eval: $(MODEL) ## Held-out evaluation: intents and triage (writes docs/eval-report.md)
-	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out docs/eval-report.md
+eval: $(MODEL) ## Held-out evaluation: intents and triage (writes var/reports/eval-report.md)
+	@mkdir -p var/reports
+	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out var/reports/eval-report.md
 
 bench: $(MODEL) ## Desk latency: urgent REST message → card at a fake Telegram, p50/p95 alone and under load
 	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --out results/bench.json

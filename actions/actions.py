@@ -10,12 +10,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import replies
-from bot.assistant import services
+from bot import replies, review_queue
 from bot.content.campaign import asked_year
 from bot.content.provinces import ProvinceMatch
+from bot.nlu.verdict import read_verdict
 from bot.privacy import request_deletion
-from bot.staff import review
+from bot.runtime import process_runtime
 from bot.triage import NEEDS_SUPPORT, TriageResult, assess, combine
 
 log = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
 
 def _province(tracker: Tracker) -> tuple[ProvinceMatch | None, List[EventType]]:
     """The province named in the latest message, else the one remembered in the slot."""
-    lib = services().library
+    lib = process_runtime().library
     found = lib.provinces.find(tracker.latest_message.get("text") or "")
     if found:
         return found, [SlotSet("province", found.named)]
@@ -47,16 +47,19 @@ class ActionHandleUrgent(Action):
         msg = tracker.latest_message
         text = msg.get("text") or ""
         intent = msg.get("intent") or {}
-        result = combine(assess(text), intent.get("name"), float(intent.get("confidence") or 0.0), text=text)
+        rules = read_verdict(msg)  # the pipeline's verdict; assessed here only when it is missing
+        rules = assess(text) if rules is None else rules
+        result = combine(rules, intent.get("name"), float(intent.get("confidence") or 0.0), text=text)
         if not result.urgent:
             # The classifier chose this action with low confidence and no rule fired: still escalate,
             # a missed case is worse than a false alarm.
             result = TriageResult(NEEDS_SUPPORT, ("bộ phân loại (độ tin cậy thấp)",))
         province, events = _province(tracker)
-        svc = services()
-        case_id, recorded = await asyncio.to_thread(svc.escalate, tracker.sender_id, text, result, province,
+        rt = process_runtime()
+        case_id, recorded = await asyncio.to_thread(rt.escalate, tracker.sender_id, text, result, province,
                                                     msg.get("message_id"))
-        dispatcher.utter_message(text=replies.urgent_reply(result, svc.library, province, case_id, recorded))
+        marker = replies.case_marker(case_id) if recorded else {}
+        dispatcher.utter_message(text=replies.urgent_reply(result, rt.library, province, case_id, recorded), **marker)
         return events
 
 
@@ -70,11 +73,13 @@ class ActionRequestCounselor(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         msg = tracker.latest_message
         province, events = _province(tracker)
-        svc = services()
+        rt = process_runtime()
         result = TriageResult(NEEDS_SUPPORT, ("người dùng yêu cầu gặp tư vấn viên",))
-        case_id, recorded = await asyncio.to_thread(svc.escalate, tracker.sender_id, msg.get("text") or "",
+        case_id, recorded = await asyncio.to_thread(rt.escalate, tracker.sender_id, msg.get("text") or "",
                                                     result, province, msg.get("message_id"))
-        dispatcher.utter_message(text=replies.counselor_request_reply(svc.library, province, case_id, recorded))
+        marker = replies.case_marker(case_id) if recorded else {}
+        dispatcher.utter_message(text=replies.counselor_request_reply(rt.library, province, case_id, recorded),
+                                 **marker)
         return events
 
 
@@ -87,7 +92,7 @@ class ActionFindHotline(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         province, events = _province(tracker)
-        dispatcher.utter_message(text=replies.hotline_reply(services().library, province))
+        dispatcher.utter_message(text=replies.hotline_reply(process_runtime().library, province))
         return events
 
 
@@ -99,10 +104,10 @@ class ActionCampaignDates(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        svc = services()
-        today = svc.today()
+        rt = process_runtime()
+        today = rt.today()
         year = asked_year(tracker.latest_message.get("text") or "", today)
-        dispatcher.utter_message(text=svc.library.campaign.dates_answer(year, today))
+        dispatcher.utter_message(text=rt.library.campaign.dates_answer(year, today))
         return []
 
 
@@ -114,9 +119,9 @@ class ActionCampaignTheme(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        svc = services()
-        year = asked_year(tracker.latest_message.get("text") or "", svc.today())
-        dispatcher.utter_message(text=svc.library.campaign.theme_answer(year))
+        rt = process_runtime()
+        year = asked_year(tracker.latest_message.get("text") or "", rt.today())
+        dispatcher.utter_message(text=rt.library.campaign.theme_answer(year))
         return []
 
 
@@ -128,9 +133,9 @@ class ActionUpcomingEvents(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        svc = services()
+        rt = process_runtime()
         province, events = _province(tracker)
-        dispatcher.utter_message(text=replies.events_reply(svc.library, province, svc.today()))
+        dispatcher.utter_message(text=replies.events_reply(rt.library, province, rt.today()))
         return events
 
 
@@ -142,7 +147,10 @@ class ActionDeleteData(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        await asyncio.to_thread(request_deletion, tracker.sender_id)
+        engine = process_runtime().engine
+        if engine is None:
+            raise RuntimeError("database unavailable")
+        await asyncio.to_thread(request_deletion, engine, tracker.sender_id)
         return []
 
 
@@ -154,9 +162,9 @@ class ActionFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        dispatcher.utter_message(text=replies.fallback_reply(services().library, _previous_turn_missed(tracker)))
+        dispatcher.utter_message(text=replies.fallback_reply(process_runtime().library, _previous_turn_missed(tracker)))
         try:
-            await asyncio.to_thread(review.record_from_message, services().store, tracker.sender_id,
+            await asyncio.to_thread(review_queue.record_from_message, process_runtime().store, tracker.sender_id,
                                     tracker.latest_message)
         except Exception:
             log.warning("review queue unavailable; the unanswered message was not kept")
@@ -175,7 +183,7 @@ class ActionMarkUnhelpful(Action):
         if previous is not None:
             intent = (previous.get("parse_data") or {}).get("intent") or {}
             try:
-                await asyncio.to_thread(review.record_unanswered, services().store, tracker.sender_id,
+                await asyncio.to_thread(review_queue.record_unanswered, process_runtime().store, tracker.sender_id,
                                         previous.get("text") or "", intent.get("name"), intent.get("confidence"),
                                         "unhelpful")
             except Exception:

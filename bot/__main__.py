@@ -1,4 +1,4 @@
-"""Command-line tool: `python -m bot --help` (commands live in bot/staff/cli.py)."""
+"""Command-line tool: `python -m bot --help` (commands live in bot/staff/cli/, one module per area)."""
 
 from __future__ import annotations
 

@@ -7,9 +7,10 @@ from datetime import timedelta
 from sqlalchemy import Column, DateTime, Integer, String, create_engine, select, text
 from sqlalchemy.engine import Engine
 
-from bot.cases import utcnow
 from bot.config import tracker_database_url
-from bot.db import Base, session_factory
+from bot.db.base import Base
+from bot.db.engine import session_factory
+from bot.timeutil import utcnow
 
 
 class DeletionRequest(Base):
@@ -22,15 +23,8 @@ class DeletionRequest(Base):
     done_at = Column(DateTime(timezone=True), nullable=True)
 
 
-def request_deletion(sender_id: str, engine: Engine | None = None) -> None:
+def request_deletion(engine: Engine, sender_id: str) -> None:
     """Record the request durably; the desk deletes once the current turn has been saved."""
-    if engine is None:
-        from bot.assistant import services
-
-        store = services().store
-        if store is None:
-            raise RuntimeError("database unavailable")
-        engine = store.engine
     with session_factory(engine).begin() as s:
         s.add(DeletionRequest(sender_id=sender_id))
 

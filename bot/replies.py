@@ -1,12 +1,31 @@
-"""Vietnamese replies composed from content (numbers always come from the hotline directory)."""
+"""Vietnamese replies composed from content (numbers always come from the hotline directory).
+
+Also the one structured mark a reply carries: `case_marker` tells the channels that the assistant
+opened (or joined) a case for the message, so they never look for a phone number in the text.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from bot.content.library import Library
 from bot.content.provinces import ProvinceMatch
 from bot.triage import DANGER_NOW, TriageResult
+
+CASE_MARKER = "case_marker"  # key of the bot message's metadata; never part of the text
+
+# How each attachment kind is named to the resident.
+ATTACHMENT_NAMES = {
+    "image": "hình ảnh", "sticker": "nhãn dán (sticker)", "gif": "ảnh động (GIF)", "audio": "tin nhắn thoại",
+    "voice": "tin nhắn thoại", "video": "video", "file": "tệp", "link": "đường dẫn", "location": "vị trí",
+    "contact": "danh thiếp", "other": "tệp đính kèm",
+}
+
+WELCOME_FALLBACK = ("Xin chào! Mình là trợ lý tự động của Hội Liên hiệp Phụ nữ trong Tháng hành động vì bình đẳng "
+                    "giới. Bạn cứ nhắn câu hỏi bằng chữ cho mình nhé. Nếu bạn hoặc ai đó đang gặp nguy hiểm, hãy "
+                    "gọi ngay 113.")
 
 TYPICAL_ACTIVITIES = (
     "lễ phát động; diễn đàn, đối thoại, tọa đàm; tuyên truyền trên loa phát thanh, Zalo, Facebook, băng rôn; "
@@ -92,3 +111,27 @@ def fallback_reply(library: Library, repeated: bool) -> str:
         text += ("\n\nNếu bạn muốn nói chuyện trực tiếp với một người, bạn có thể gọi:\n"
                  + hotline_block(library, None))
     return text
+
+
+def attachment_reply(kind: str, library: Library) -> str:
+    """The kind reply to a photo, sticker, voice message…: text only, plus the numbers to call."""
+    name = ATTACHMENT_NAMES.get(kind, ATTACHMENT_NAMES["other"])
+    return (f"Cảm ơn bạn đã gửi {name}. Hiện mình chỉ đọc được tin nhắn bằng chữ, bạn nhắn cho mình điều bạn "
+            "muốn nói bằng chữ nhé.\n\nNếu bạn hoặc ai đó đang gặp nguy hiểm, hãy gọi ngay:\n"
+            + hotline_block(library, None))
+
+
+def apology_reply(library: Library) -> str:
+    """When the assistant cannot answer a (non-urgent) message."""
+    return ("Xin lỗi, mình đang gặp sự cố kỹ thuật nên chưa trả lời được. Bạn vui lòng nhắn lại sau ít phút nhé."
+            "\n\nNếu bạn hoặc ai đó đang gặp nguy hiểm, hãy gọi ngay:\n" + hotline_block(library, None))
+
+
+def case_marker(case_id: int | None) -> dict[str, Any]:
+    """The metadata of a reply sent for a recorded case (`id` None: spooled, not yet in the database)."""
+    return {CASE_MARKER: {"id": case_id}}
+
+
+def carries_case(message: Mapping[str, Any]) -> bool:
+    """True when a bot message (Rasa's dict) carries the case marker."""
+    return isinstance(message.get(CASE_MARKER), dict)

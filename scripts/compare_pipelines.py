@@ -16,9 +16,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-from eval import evaluate  # noqa: E402
+from bot.staff.evaluation import evaluate  # noqa: E402
 
 BASE = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cases import CaseStore
+from bot.cases.store import CaseStore
 from bot.config import CONTENT_DIR
 from bot.content.library import Library
-from bot.db import init_db, make_engine
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
 
 ROOT = Path(__file__).resolve().parent.parent
 

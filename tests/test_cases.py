@@ -2,8 +2,13 @@
 
 from pathlib import Path
 
-from bot.cases import CLAIMED, OPEN, CaseRequest, CaseStore, channel_of, drain_spool, record_case
-from bot.db import init_db, make_engine
+from bot.cases.escalate import record_case
+from bot.cases.models import CLAIMED, OPEN
+from bot.cases.spool import drain_spool
+from bot.cases.store import CaseRequest, CaseStore
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
+from bot.senders import channel_of
 
 
 def _req(sender: str = "zalo:42", urgency: str = "danger_now", message_id: str | None = None,

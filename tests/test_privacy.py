@@ -23,7 +23,7 @@ def _left(eng, sender):
 
 def test_request_waits_for_the_grace_period_then_deletes_only_that_sender(engine, tmp_path) -> None:
     tracker = _tracker(tmp_path)
-    request_deletion("zalo:1", engine)
+    request_deletion(engine, "zalo:1")
     assert process_deletions(engine, tracker, grace=timedelta(hours=1)) == 0
     assert _left(tracker, "zalo:1") == 2
     assert process_deletions(engine, tracker, grace=timedelta(0)) == 1

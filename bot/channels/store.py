@@ -1,4 +1,4 @@
-"""Tables of the channels: inbox (seen ids + durable queue), outbox, Zalo tokens, delivery failures.
+"""The channels' inbox (seen ids + durable queue) and how replies enter the one outbox, as synchronous functions.
 
 Every function here is synchronous; async callers run them with `asyncio.to_thread`.
 """
@@ -7,21 +7,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Text,
-    and_,
     delete,
     func,
     insert,
@@ -31,118 +22,28 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from bot.cases import utcnow
-from bot.db import Base
+from bot.channels.items import Item, Part
+from bot.channels.models import DONE, PENDING, PROCESSING, UNFINISHED, InboxMessage
+from bot.outbox.models import PENDING as OUTBOX_PENDING
+from bot.outbox.models import OutboxItem
+from bot.timeutil import aware, utcnow
 
-PENDING, PROCESSING, ANSWERED, DONE = "pending", "processing", "answered", "done"
-UNFINISHED = (PENDING, PROCESSING, ANSWERED)
-SENT, FAILED = "sent", "failed"
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every stored time is UTC."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
-class InboxMessage(Base):
-    """One accepted platform event: its id (against redelivery) and, until processed, its content."""
-
-    __tablename__ = "channel_inbox"
-    id = Column(Integer, primary_key=True, autoincrement=True)  # arrival order
-    key = Column(String(255), nullable=False, unique=True)     # "<channel>:<platform message id>"
-    channel = Column(String(16), nullable=False)
-    sender_id = Column(String(200), nullable=False)             # "zalo:<id>", "messenger:<psid>", "telegram:<chat>"
-    kind = Column(String(20), nullable=False)                   # text | attachment | welcome | unfollow
-    text = Column(Text, nullable=True)                          # cleared once processed
-    data = Column(Text, nullable=True)                          # JSON extras (attachment kind, callback id…)
-    status = Column(String(16), nullable=False, default=PENDING)
-    owner = Column(String(64), nullable=True)
-    lease_until = Column(DateTime(timezone=True), nullable=True)
-    attempts = Column(Integer, nullable=False, default=0)
-    outcome = Column(String(32), nullable=True)
-    received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    done_at = Column(DateTime(timezone=True), nullable=True)
-    expires_at = Column(DateTime(timezone=True), nullable=False)
-
-    __table_args__ = (Index("ix_channel_inbox_sender_status", "sender_id", "status", "id"),
-                      Index("ix_channel_inbox_status_lease", "status", "lease_until"),
-                      Index("ix_channel_inbox_expires", "expires_at"))
-
-
-class OutboxMessage(Base):
-    """One reply part (under the platform limit) waiting to be sent, or its delivery record."""
-
-    __tablename__ = "channel_outbox"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    inbox_id = Column(Integer, nullable=False, index=True)
-    seq = Column(Integer, nullable=False)
-    sender_id = Column(String(200), nullable=False)
-    text = Column(Text, nullable=True)                          # cleared once sent
-    buttons = Column(Text, nullable=True)                       # JSON [{"title", "payload"}]
-    urgent = Column(Boolean, nullable=False, default=False)
-    status = Column(String(16), nullable=False, default=PENDING)
-    error = Column(String(64), nullable=True)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    sent_at = Column(DateTime(timezone=True), nullable=True)
-
-
-class ZaloToken(Base):
-    """The Zalo OA token pair; `version` is the compare-and-swap guard, `lease_*` the refresh lock."""
-
-    __tablename__ = "zalo_oa_tokens"
-    app_id = Column(String(64), primary_key=True)
-    access_token = Column(Text, nullable=False)
-    refresh_token = Column(Text, nullable=False)
-    expires_at = Column(DateTime(timezone=True), nullable=True)
-    version = Column(Integer, nullable=False, default=1)
-    lease_owner = Column(String(64), nullable=True)
-    lease_until = Column(DateTime(timezone=True), nullable=True)
-    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-
-
-class DeliveryFailure(Base):
-    """A reply that could not be delivered after retries (no message text is kept)."""
-
-    __tablename__ = "delivery_failures"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    at = Column(DateTime(timezone=True), nullable=False, default=utcnow, index=True)
-    channel = Column(String(16), nullable=False)
-    sender_id = Column(String(200), nullable=False)
-    urgent = Column(Boolean, nullable=False, default=False, index=True)
-    by_human = Column(Boolean, nullable=False, default=False)
-    error = Column(String(64), nullable=False)
+BOT_REPLY = "bot_reply"  # the outbox kind of the assistant's replies, delivered by the Rasa process
 
 
 # One writer at a time within this process: threads then queue on a lock instead of SQLite's
 # busy handler, whose sleeps (up to 100 ms each) made acknowledgements slow under load.
-_WRITE_LOCK = threading.Lock()
+WRITE_LOCK = threading.Lock()
 
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Any]:
     """A write transaction, serialised with this process's other channel writes."""
-    with _WRITE_LOCK, engine.begin() as conn:
+    with WRITE_LOCK, engine.begin() as conn:
         yield conn
 
 
 # ---- inbox ------------------------------------------------------------------------------------------
-
-@dataclass
-class Item:
-    """A normalised incoming event, before or after it is stored."""
-
-    key: str
-    channel: str
-    sender_id: str
-    kind: str
-    text: str | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-    row_id: int | None = None
-    status: str = PENDING
-    attempts: int = 0
-
 
 def _row_item(row: Any) -> Item:
     return Item(key=row.key, channel=row.channel, sender_id=row.sender_id, kind=row.kind, text=row.text,
@@ -225,7 +126,7 @@ def renew_leases(engine: Engine, owner: str, lease: timedelta) -> int:
     """Extend every claim this worker holds (its heartbeat)."""
     with writing(engine) as conn:
         return conn.execute(update(InboxMessage)
-                            .where(InboxMessage.owner == owner, InboxMessage.status.in_((PROCESSING, ANSWERED)))
+                            .where(InboxMessage.owner == owner, InboxMessage.status == PROCESSING)
                             .values(lease_until=utcnow() + lease)).rowcount
 
 
@@ -242,46 +143,30 @@ def senders_to_resume(engine: Engine, channel: str, owner: str) -> list[str]:
     return [r.sender_id for r in rows]
 
 
-def store_replies(engine: Engine, item: Item, parts: list[tuple[str, list[dict[str, str]] | None]],
-                  urgent: bool, outcome: str) -> None:
-    """Write the reply parts to the outbox and mark the event answered, in one transaction."""
+def store_replies(engine: Engine, item: Item, parts: Sequence[Part], urgent: bool, outcome: str) -> None:
+    """Queue the reply parts in the one outbox and finish the event, in one transaction.
+
+    Each part is one `bot_reply` row on the sender's lane, so parts and later events' replies go
+    out in order; the row key (event key + part number) makes a repeated store a no-op.
+    """
     now = utcnow()
     with writing(engine) as conn:
         for seq, (text, buttons) in enumerate(parts):
-            conn.execute(insert(OutboxMessage).values(
-                inbox_id=item.row_id, seq=seq, sender_id=item.sender_id, text=text,
-                buttons=json.dumps(buttons, ensure_ascii=False) if buttons else None, urgent=urgent,
-                status=PENDING, created_at=now))
+            key = f"{BOT_REPLY}:{item.key}:{seq}"
+            if conn.execute(select(OutboxItem.id).where(OutboxItem.dedup_key == key)).first() is not None:
+                continue
+            payload = {"sender_id": item.sender_id, "text": text, "buttons": buttons, "urgent": urgent}
+            conn.execute(insert(OutboxItem).values(
+                dedup_key=key, kind=BOT_REPLY, lane=reply_lane(item.sender_id),
+                payload=json.dumps(payload, ensure_ascii=False), status=OUTBOX_PENDING, attempts=0,
+                next_attempt_at=now, created_at=now))
         conn.execute(update(InboxMessage).where(InboxMessage.id == item.row_id)
-                     .values(status=ANSWERED, outcome=outcome, text=None))
+                     .values(status=DONE, outcome=outcome, text=None, data=None, done_at=now, lease_until=None))
 
 
-@dataclass
-class OutPart:
-    """An outbox row to send."""
-
-    id: int
-    sender_id: str
-    text: str
-    buttons: list[dict[str, str]] | None
-    urgent: bool
-
-
-def pending_parts(engine: Engine, inbox_id: int) -> list[OutPart]:
-    """The unsent reply parts of an event, in order."""
-    with engine.connect() as conn:
-        rows = conn.execute(select(OutboxMessage).where(OutboxMessage.inbox_id == inbox_id,
-                                                        OutboxMessage.status == PENDING)
-                            .order_by(OutboxMessage.seq)).all()
-    return [OutPart(r.id, r.sender_id, r.text or "", json.loads(r.buttons) if r.buttons else None, r.urgent)
-            for r in rows]
-
-
-def mark_part(engine: Engine, part_id: int, status: str, error: str | None = None) -> None:
-    """Record the outcome of sending one reply part (the text is dropped)."""
-    with writing(engine) as conn:
-        conn.execute(update(OutboxMessage).where(OutboxMessage.id == part_id)
-                     .values(status=status, error=error, text=None, sent_at=utcnow() if status == SENT else None))
+def reply_lane(sender_id: str) -> str:
+    """The outbox lane of a resident's bot replies (one lane per resident keeps them in order)."""
+    return f"reply:{sender_id}"
 
 
 def finish(engine: Engine, row_id: int, outcome: str | None = None) -> None:
@@ -302,10 +187,17 @@ def purge_expired(engine: Engine, now: datetime | None = None) -> int:
         if not ids:
             return 0
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            conn.execute(delete(OutboxMessage).where(OutboxMessage.inbox_id.in_(chunk)))
-            conn.execute(delete(InboxMessage).where(InboxMessage.id.in_(chunk)))
+            conn.execute(delete(InboxMessage).where(InboxMessage.id.in_(ids[start:start + 500])))
         return len(ids)
+
+
+def purge_sent_replies(engine: Engine, older_than: timedelta = timedelta(days=2), now: datetime | None = None) -> int:
+    """Forget delivered (or given up) bot replies; their text was already dropped when they finished."""
+    cutoff = (now or utcnow()) - older_than
+    with writing(engine) as conn:
+        return conn.execute(delete(OutboxItem).where(OutboxItem.kind == BOT_REPLY,
+                                                     OutboxItem.status != OUTBOX_PENDING,
+                                                     OutboxItem.created_at < cutoff)).rowcount or 0
 
 
 def inbox_counts(engine: Engine, channel: str | None = None) -> dict[str, int]:
@@ -317,20 +209,3 @@ def inbox_counts(engine: Engine, channel: str | None = None) -> dict[str, int]:
         return {status: n for status, n in conn.execute(q).all()}
 
 
-# ---- delivery failures -------------------------------------------------------------------------------
-
-def record_failure(engine: Engine, channel: str, sender_id: str, error: str, *, urgent: bool,
-                   by_human: bool) -> None:
-    """Remember that a reply could not be delivered."""
-    with writing(engine) as conn:
-        conn.execute(insert(DeliveryFailure).values(at=utcnow(), channel=channel, sender_id=sender_id,
-                                                    urgent=urgent, by_human=by_human, error=error[:64]))
-
-
-def recent_urgent_send_failures(engine: Engine, since: datetime) -> int:
-    """How many urgent replies failed to be delivered since a moment (for the desk's health endpoint)."""
-    since = since.replace(tzinfo=timezone.utc) if since.tzinfo is None else since.astimezone(timezone.utc)
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(DeliveryFailure)
-                                .where(and_(DeliveryFailure.urgent.is_(True), DeliveryFailure.at >= since)))
-                   .scalar_one())

@@ -1,7 +1,9 @@
-"""Telegram channel for residents (python-telegram-bot): POST /webhooks/telegram/webhook.
+"""Telegram channel for residents (python-telegram-bot): updates in at POST /webhooks/telegram/webhook, sendMessage out.
 
 A separate bot from the counselors' desk bot. Configured in credentials.yml as
-`bot.channels.telegram.TelegramInput:` (settings from TELEGRAM_RESIDENT_* variables).
+`bot.channels.telegram.TelegramInput:` (settings from TELEGRAM_RESIDENT_* variables). Updates are
+accepted only with the secret token set in setWebhook; private chats only. Sending goes through
+`bot.clients.telegram` (one client builder, one error mapping: a refusal is final for a resident).
 """
 
 from __future__ import annotations
@@ -11,22 +13,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from telegram import Update
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.channels.common import (
-    ATTACHMENT,
-    DELETE_REQUEST_TEXT,
-    NOOP,
-    TEXT,
-    WELCOME,
-    Parsed,
-    ResidentChannel,
-    WebhookError,
-    header,
-    parse_json,
-)
+from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
+from bot.channels.delivery import Sender
+from bot.channels.items import ATTACHMENT, DELETE_REQUEST_TEXT, NOOP, TEXT, WELCOME, Buttons, Item
+from bot.channels.runtime import ChannelRuntime
 from bot.channels.settings import TelegramSettings
-from bot.channels.store import Item
+from bot.clients.telegram import call, make_bot
+from bot.outbox.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 
@@ -104,15 +99,62 @@ class TelegramInput(ResidentChannel):
             raise WebhookError(403, "invalid secret token")
         return parse_telegram_update(parse_json(raw))
 
+    def make_sender(self, runtime: ChannelRuntime) -> Sender:
+        """The residents' bot as a sender."""
+        return TelegramSender(self.settings, runtime.settings.send_timeout)
+
     async def before_process(self, item: Item) -> None:
         """Answer a button press first, so the resident's button stops spinning."""
         query_id = item.data.get("callback_query_id")
         sender = self.runtime.outbound.senders.get("telegram") if self.runtime else None
-        if not query_id or sender is None:
+        if not query_id or not isinstance(sender, TelegramSender):
             return
-        from bot.channels.outbound import Permanent, Retryable
-
         try:
             await sender.answer_callback(query_id)
-        except (Retryable, Permanent) as exc:
+        except DeliveryError as exc:
             log.warning("could not answer a callback query: %s", exc.reason)
+
+
+def inline_keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
+    """Buttons as an inline keyboard; callback data is cut to Telegram's 64 bytes."""
+    rows = []
+    for b in buttons or []:
+        title = (b.get("title") or "").strip()
+        data = b.get("payload") or title
+        if len(data.encode("utf-8")) > 64:
+            data = title.encode("utf-8")[:64].decode("utf-8", "ignore")
+        if title and data:
+            rows.append([InlineKeyboardButton(title, callback_data=data)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+class TelegramSender:
+    """The residents' Telegram bot, through python-telegram-bot."""
+
+    channel = "telegram"
+
+    def __init__(self, settings: TelegramSettings, timeout: float, bot: Bot | None = None) -> None:
+        """A `telegram.Bot` is built here unless one is passed in (it connects on first use)."""
+        self.settings, self.timeout = settings, timeout
+        self.bot = bot or make_bot(settings.bot_token, settings.bot_base_url, timeout=timeout, pool_size=32)
+
+    async def send_part(self, platform_id: str, text: str, buttons: Buttons | None, by_human: bool,
+                        ctx: dict[str, Any]) -> None:
+        """sendMessage, with buttons as an inline keyboard."""
+        await call(self.bot.send_message, refusals_final=True, chat_id=_chat_id(platform_id), text=text,
+                   reply_markup=inline_keyboard(buttons))
+
+    async def answer_callback(self, query_id: str) -> None:
+        """Answer a callback query (stops the button's spinner)."""
+        await call(self.bot.answer_callback_query, refusals_final=True, callback_query_id=query_id)
+
+    async def close(self) -> None:
+        """Close the bot's HTTP connections."""
+        try:
+            await self.bot.shutdown()
+        except Exception:  # closing must not fail the caller
+            log.debug("telegram bot shutdown failed", exc_info=True)
+
+
+def _chat_id(platform_id: str) -> int | str:
+    return int(platform_id) if platform_id.lstrip("-").isdigit() else platform_id

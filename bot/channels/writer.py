@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.channels import store
-from bot.channels.store import Item
+from bot.channels.items import Item
 
 log = logging.getLogger(__name__)
 

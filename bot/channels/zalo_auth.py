@@ -9,6 +9,7 @@ SQLite (one file shared by several processes) and PostgreSQL.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
@@ -23,9 +24,13 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from bot.cases import utcnow
+from bot.channels.models import ZaloToken
 from bot.channels.settings import ZaloSettings
-from bot.channels.store import ZaloToken, aware, writing
+from bot.channels.store import writing
+from bot.config import load_dotenv
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
+from bot.timeutil import aware, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -234,11 +239,6 @@ class ZaloTokens:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m bot.channels.zalo_auth --reseed`: store ZALO_ACCESS_TOKEN/ZALO_REFRESH_TOKEN after re-authorising."""
-    import argparse
-
-    from bot.config import load_dotenv
-    from bot.db import init_db, make_engine
-
     parser = argparse.ArgumentParser(prog="python -m bot.channels.zalo_auth",
                                      description="Zalo OA token pair stored in the database")
     parser.add_argument("--reseed", action="store_true",

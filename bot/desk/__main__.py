@@ -5,75 +5,54 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import logging
 import sys
-from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from bot.config import CONTENT_DIR, env, load_dotenv
-from bot.db import init_db, make_engine
-from bot.desk.app import create_app
+from bot.config import env, load_dotenv
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
 from bot.desk.settings import DeskSettings, settings_from_env
 
 log = logging.getLogger("bot.desk")
-# Modules that add pages to the console, loaded when they exist: each has `setup(app)`.
-EXTENSIONS = ("bot.staff.desk_page:setup",)
-
-
-def _hotlines() -> str:
-    try:
-        from bot.content.library import Library
-
-        return Library.load(CONTENT_DIR).hotlines.emergency_lines()
-    except Exception:  # the desk runs without content; keep a safe default
-        log.warning("could not read the hotline directory; using 113 only")
-        return "• Công an: 113"
-
-
-def _extensions() -> list[Callable[[web.Application], None]]:
-    found = []
-    for spec in EXTENSIONS:
-        module, _, attr = spec.partition(":")
-        try:
-            found.append(getattr(importlib.import_module(module), attr))
-        except ModuleNotFoundError:
-            continue
-    return found
 
 
 async def build_app(settings: DeskSettings, token: str) -> web.Application:
-    """Create the engine and clients inside the running loop, then the application."""
+    """Build the process runtime and the clients inside the running loop, then the application."""
+    from bot.clients.telegram import make_bot
+    from bot.desk.app import create_app
     from bot.desk.rasa import RasaClient, tracker_engine
+    from bot.privacy import tracker_writer
+    from bot.runtime import build_runtime, set_process_runtime
 
-    engine = make_engine()
-    init_db(engine)
+    runtime = build_runtime()  # the one runtime of this process: engine, case store, reloading content
+    if runtime.store is None:
+        raise SystemExit("the project database is unavailable (DATABASE_URL)")
+    set_process_runtime(runtime)
     http = aiohttp.ClientSession()
-    outbound: Any = None
     try:
         from bot.channels.outbound import build_outbound
 
-        outbound = build_outbound(http, engine)
-    except ImportError:
-        log.warning("bot.channels.outbound is not available: counselor replies go to the transcript only")
-    except Exception:  # a channel misconfiguration must not stop the desk
+        outbound = build_outbound(http, runtime.store.engine)
+    except Exception:  # a channel misconfiguration (or a broken channels package) must not stop the desk
         log.exception("could not set up the channel senders: counselor replies go to the transcript only")
+        outbound = None
     bot = None
-    if settings.telegram_enabled:
-        from bot.desk.telegram import make_bot
-
-        bot = make_bot(settings)
+    if settings.telegram_enabled and settings.telegram_token:
+        bot = make_bot(settings.telegram_token, settings.bot_api_url, poll_timeout=settings.poll_timeout)
     rasa = RasaClient(http, settings.rasa_url, settings.rasa_token) if settings.rasa_url else None
+    writer = tracker_writer()
+    app = create_app(runtime, token, settings=settings, telegram_bot=bot, outbound=outbound, rasa=rasa,
+                     tracker_engine=tracker_engine(settings.tracker_db_url), tracker_writer=writer)
 
-    async def close_http() -> None:
+    async def close_clients(_app: web.Application) -> None:
         await http.close()
+        writer.dispose()
 
-    return create_app(engine, token, settings=settings, telegram_bot=bot, outbound=outbound, rasa=rasa,
-                      tracker_engine=tracker_engine(settings.tracker_db_url), extensions=_extensions(),
-                      cleanups=[close_http])
+    app.on_cleanup.append(close_clients)  # runs after the background jobs have stopped
+    return app
 
 
 def serve() -> None:
@@ -82,7 +61,6 @@ def serve() -> None:
     if not token:
         raise SystemExit("DESK_API_TOKEN is not set (make run generates it into .env)")
     settings = settings_from_env()
-    settings.hotline_text = _hotlines()
     if settings.telegram_token and not settings.counselor_chat_id:
         log.warning("TELEGRAM_COUNSELOR_CHAT_ID is not set: notifications are off")
     web.run_app(build_app(settings, token), host=env("DESK_HOST", "0.0.0.0"),
@@ -91,7 +69,7 @@ def serve() -> None:
 
 def create_account_cli(argv: list[str]) -> int:
     """`create-account USERNAME --role counselor|staff [--name ...] [--telegram-id N] [--password-stdin]`."""
-    from bot.desk.auth import ROLES, AccountError, create_account
+    from bot.desk.accounts import ROLES, AccountError, create_account
 
     parser = argparse.ArgumentParser(prog="python -m bot.desk create-account",
                                      description="Tạo tài khoản bảng điều khiển / create a console account")

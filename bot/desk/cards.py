@@ -4,26 +4,17 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from bot.cases import CLAIMED, OPEN, RESOLVED, Case
-from bot.desk.clock import aware
+from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case
 from bot.text import mask_pii
+from bot.timeutil import vn_time
 
-VN = timezone(timedelta(hours=7), "ICT")  # Vietnam has no daylight saving time
 URGENCY_LABELS = {"danger_now": "🔴 NGUY HIỂM NGAY", "needs_support": "🟠 CẦN HỖ TRỢ"}
 URGENCY_SHORT = {"danger_now": "Nguy hiểm ngay", "needs_support": "Cần hỗ trợ"}
 STATUS_LABELS = {OPEN: "Chưa có người nhận", CLAIMED: "Đã nhận", RESOLVED: "Đã xử lý"}
 CHANNEL_LABELS = {"zalo": "Zalo", "messenger": "Messenger", "telegram": "Telegram", "rest": "Web (REST)"}
 EXCERPT = 700
-
-
-def vn_time(value: datetime | None, with_date: bool = True) -> str:
-    """`14:05 22/11/2026` in Vietnam time."""
-    if value is None:
-        return "—"
-    local = aware(value).astimezone(VN)
-    return local.strftime("%H:%M %d/%m/%Y" if with_date else "%H:%M")
 
 
 def urgency_label(urgency: str) -> str:

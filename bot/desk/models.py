@@ -1,4 +1,4 @@
-"""Tables of the desk: outbox, Telegram message map, accounts, sessions, update de-duplication."""
+"""Tables of the desk: Telegram message map, accounts, sessions, update de-duplication, tracker marks."""
 
 from __future__ import annotations
 
@@ -8,39 +8,13 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
-    Index,
     Integer,
     String,
-    Text,
     UniqueConstraint,
 )
 
-from bot.cases import utcnow
-from bot.db import Base
-
-PENDING, SENT, SKIPPED, DEAD = "pending", "sent", "skipped", "dead"
-
-
-class OutboxItem(Base):
-    """One thing to deliver (Telegram message, Rasa event, resident message), written with the change."""
-
-    __tablename__ = "desk_outbox"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    dedup_key = Column(String(200), nullable=False, unique=True)
-    kind = Column(String(40), nullable=False)
-    lane = Column(String(240), nullable=False)
-    case_id = Column(Integer, nullable=True)
-    payload = Column(Text, nullable=False, default="{}")
-    status = Column(String(12), nullable=False, default=PENDING)
-    attempts = Column(Integer, nullable=False, default=0)
-    next_attempt_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    lease_until = Column(DateTime(timezone=True), nullable=True)
-    last_error = Column(String(300), nullable=True)
-    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
-    sent_at = Column(DateTime(timezone=True), nullable=True)
-
-    __table_args__ = (Index("ix_desk_outbox_status_id", "status", "id"),
-                      Index("ix_desk_outbox_case_kind", "case_id", "kind"))
+from bot.db.base import Base
+from bot.timeutil import utcnow
 
 
 class TelegramMessage(Base):

@@ -14,8 +14,9 @@ import aiohttp
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from bot.desk.clock import UTC
-from bot.desk.outbox import TIMEOUTS, GiveUp, RetryLater
+from bot.outbox.dispatcher import TIMEOUTS
+from bot.outbox.errors import GiveUp, RetryLater
+from bot.timeutil import UTC
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,9 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
-from bot.config import env, tracker_database_url
+from bot.config import ROOT, env, tracker_database_url
 
 log = logging.getLogger(__name__)
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
@@ -45,7 +46,8 @@ class DeskSettings:
     rasa_token: str | None = None
     tracker_db_url: str | None = None
     watch_rest_tracker: bool = True
-    scan_interval: float = 0.25
+    # Backstop for cards and forwards (they are queued with the case change itself).
+    reconcile_interval: float = 30.0
     escalation_interval: float = 5.0
     rest_watch_interval: float = 1.0
     outbox_interval: float = 0.25
@@ -53,12 +55,17 @@ class DeskSettings:
     resident_max_attempts: int = 12
     session_hours: float = 12.0
     cookie_secure: bool = False
-    hotline_text: str = "• Công an: 113"
+    nlu_dir: Path = ROOT / "data" / "nlu"
 
     @property
     def telegram_enabled(self) -> bool:
         """True when there is a token and a group to notify."""
         return bool(self.telegram_token and self.counselor_chat_id)
+
+    @property
+    def bot_api_url(self) -> str:
+        """The Bot API base URL as python-telegram-bot wants it (ending in `/bot`)."""
+        return f"{self.telegram_api_base_url}/bot"
 
     @property
     def effective_webhook_secret(self) -> str:
@@ -112,7 +119,7 @@ def settings_from_env() -> DeskSettings:
         rasa_token=env("RASA_AUTH_TOKEN"),
         tracker_db_url=tracker_database_url(),
         watch_rest_tracker=env("DESK_WATCH_REST_TRACKER", "1") not in ("0", "false", "no"),
-        scan_interval=_float("DESK_SCAN_INTERVAL", 0.25),
+        reconcile_interval=_float("DESK_RECONCILE_INTERVAL", 30.0),
         escalation_interval=_float("DESK_ESCALATION_INTERVAL", 5.0),
         rest_watch_interval=_float("DESK_REST_WATCH_INTERVAL", 1.0),
         outbox_interval=_float("DESK_OUTBOX_INTERVAL", 0.25),

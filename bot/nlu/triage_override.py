@@ -1,4 +1,8 @@
-"""Pipeline component: the deterministic safety net overrides the classifier's intent."""
+"""Pipeline component: the deterministic safety net overrides the classifier's intent.
+
+Its verdict is written into the parse data (`bot.nlu.verdict`), so the actions read it instead of
+assessing the message a second time.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.nlu.verdict import TRIAGE_KEY, verdict_data
 from bot.triage import URGENT_INTENT, assess, should_demote
 
 
@@ -30,8 +35,7 @@ class TriageOverride(GraphComponent):
             text = message.get(TEXT) or ""
             result = assess(text)
             current = message.get(INTENT) or {}
-            message.set("triage", {"urgency": result.urgency, "reasons": list(result.reasons),
-                                   "classifier": dict(current)}, add_to_output=True)
+            message.set(TRIAGE_KEY, verdict_data(result, current), add_to_output=True)
             if not result.urgent:
                 if current.get("name") == URGENT_INTENT and should_demote(text, result):
                     self._demote(message)

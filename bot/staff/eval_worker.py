@@ -1,11 +1,13 @@
-"""Runs the project's held-out evaluation (scripts/eval.py) in a child process and writes the figures as JSON.
+"""Runs the held-out evaluation in a child process and writes the figures as JSON.
 
-`python -m bot.staff.eval_worker ROOT MODEL DATA OUT.json` — used by the training pipeline so that Rasa's and
-TensorFlow's output goes to a log file instead of the staff's screen, and their memory is freed afterwards.
+`python -m bot.staff.eval_worker MODULE:FUNCTION MODEL DATA OUT.json` — used by the training pipeline so that
+Rasa's and TensorFlow's output goes to a log file instead of the staff's screen, and their memory is freed
+afterwards. The function is `bot.staff.evaluation:evaluate` unless a test names another one.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import os
@@ -16,16 +18,19 @@ from typing import Any
 
 from bot.config import ROOT
 
+EVALUATE = "bot.staff.evaluation:evaluate"
+
 
 class EvaluationError(RuntimeError):
     """The evaluation process failed (details are in the log file)."""
 
 
 class SubprocessEvaluator:
-    """`evaluate(model_path, data_path)` that runs scripts/eval.py's evaluate() in a child process."""
+    """`evaluate(model_path, data_path)` that runs the evaluation function in a child process, cwd = root."""
 
-    def __init__(self, root: Path, log: Path, python: str = sys.executable, timeout: float = 1800.0) -> None:
-        self.root, self.log, self.python, self.timeout = root, log, python, timeout
+    def __init__(self, root: Path, log: Path, python: str = sys.executable, timeout: float = 1800.0,
+                 function: str = EVALUATE) -> None:
+        self.root, self.log, self.python, self.timeout, self.function = root, log, python, timeout, function
 
     def __call__(self, model_path: str, data_path: str) -> dict[str, Any]:
         """Evaluate one model; raises EvaluationError when the child fails."""
@@ -37,7 +42,7 @@ class SubprocessEvaluator:
         with self.log.open("a", encoding="utf-8") as handle:
             handle.write(f"\n=== evaluate {model_path} on {data_path}\n")
             handle.flush()
-            done = subprocess.run([self.python, "-m", "bot.staff.eval_worker", str(self.root), model_path, data_path,
+            done = subprocess.run([self.python, "-m", "bot.staff.eval_worker", self.function, model_path, data_path,
                                    str(out)],
                                   cwd=self.root, env=env, stdout=handle, stderr=subprocess.STDOUT, check=False,
                                   timeout=self.timeout)
@@ -50,12 +55,11 @@ class SubprocessEvaluator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Child process entry point."""
-    from bot.staff.pipeline import load_evaluator
-
-    root, model, data, out = (argv if argv is not None else sys.argv[1:])[:4]
+    """Child process entry point: import the named function, evaluate, write the figures."""
+    function, model, data, out = (argv if argv is not None else sys.argv[1:])[:4]
+    module, _, name = function.partition(":")
     logging.basicConfig(level=logging.WARNING)
-    figures = load_evaluator(Path(root))(model, data)
+    figures = getattr(importlib.import_module(module), name)(model, data)
     Path(out).write_text(json.dumps(figures, ensure_ascii=False, default=str), encoding="utf-8")
     return 0
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -41,9 +40,9 @@ class Paths:
 
     @classmethod
     def from_root(cls, root: Path) -> Paths:
-        """The standard layout of the repository."""
+        """The standard layout of the repository; reports of local runs go to var/reports (git-ignored)."""
         return cls(root, root / "content", root / "data" / "nlu", root / "models",
-                   root / "tests" / "eval" / "heldout.yml", root / "docs" / "reports", root / "var" / "logs")
+                   root / "tests" / "eval" / "heldout.yml", root / "var" / "reports", root / "var" / "logs")
 
     @property
     def current(self) -> Path:
@@ -126,18 +125,6 @@ class RasaTrainer:
         if done.returncode != 0 or not model.exists():
             raise TrainingError(f"huấn luyện thất bại (xem {log})")
         return model
-
-
-def load_evaluator(root: Path) -> Evaluate:
-    """`evaluate(model_path, data_path)` from scripts/eval.py (the project's held-out evaluation)."""
-    path = root / "scripts" / "eval.py"
-    if not path.exists():
-        raise FileNotFoundError(f"missing {path}: the held-out evaluation (make eval) is required by the gate")
-    spec = importlib.util.spec_from_file_location("project_eval", path)
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module.evaluate
 
 
 def sha256(path: Path) -> str:

@@ -156,7 +156,7 @@ def read_history(path: Path) -> list[dict[str, str]]:
 
 
 def append_history(path: Path, result: PipelineResult) -> None:
-    """Add this run to docs/reports/history.csv."""
+    """Add this run to the history.csv of the report folder."""
     cand = result.candidate_eval or {}
     new = not path.exists()
     with path.open("a", encoding="utf-8", newline="") as handle:

@@ -70,11 +70,6 @@ def load_content(content_dir: Path) -> Content:
     return content
 
 
-def clean_topic(values: dict[str, Any]) -> dict[str, Any]:
-    """A topic dict with only the known keys, in the house order."""
-    return {k: values[k] for k in TOPIC_ORDER if values.get(k) is not None}
-
-
 @dataclass
 class Plan:
     """Files to write (path → new text) and topic files to delete; nothing is written until `apply`."""

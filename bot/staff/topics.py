@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.content.provinces import Provinces
 from bot.staff.checks import (
@@ -17,14 +16,8 @@ from bot.staff.checks import (
 )
 from bot.staff.store import TOPIC_ORDER, load_content, plan_changes, with_changes
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # A topic being built up may lack examples for a while: these checks warn instead of blocking the save.
 LENIENT_NEW_TOPIC = frozenset({"few_examples", "few_plain_examples"})
-
-
-def today_vn() -> date:
-    """Today's date in Vietnam."""
-    return datetime.now(VN_TZ).date()
 
 
 class SaveRefused(ValueError):

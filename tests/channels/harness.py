@@ -14,14 +14,18 @@ import aiohttp
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 from sanic.response import text
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.channels.common import ResidentChannel, Runtime
+from bot.channels.base import ResidentChannel
+from bot.channels.models import InboxMessage
 from bot.channels.outbound import build_outbound
+from bot.channels.runtime import ChannelRuntime
 from bot.channels.settings import RuntimeSettings
-from bot.channels.store import InboxMessage
+from bot.channels.store import BOT_REPLY
 from bot.content.library import Library
+from bot.content.reloading import ContentLibrary
+from bot.outbox.models import OutboxItem
 
 ZALO_APP_ID = "zalo-app-1"
 ZALO_APP_SECRET = "zalo-app-secret"
@@ -58,13 +62,13 @@ def fast_settings(**overrides: Any) -> RuntimeSettings:
     return RuntimeSettings(**values)
 
 
-def make_runtime(engine: Engine, library: Library, env: dict[str, str], http: aiohttp.ClientSession,
-                 **overrides: Any) -> Runtime:
+def make_runtime(engine: Engine, library: Library | ContentLibrary, env: dict[str, str],
+                 http: aiohttp.ClientSession, **overrides: Any) -> ChannelRuntime:
     """A runtime over the test database, sending to the fakes with fast retries."""
     settings = fast_settings(**overrides)
     outbound = build_outbound(http, engine, settings, env)
     outbound.wait_base, outbound.wait_max = 0.02, 0.2
-    return Runtime(engine, outbound, library, settings)
+    return ChannelRuntime(engine, outbound, library, settings, http)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class FakeBot:
     delay: Callable[[], float] | None = None
     reply: Callable[[UserMessage], str] | None = None
     buttons: list[dict[str, str]] | None = None
+    metadata: Callable[[UserMessage], dict[str, Any]] | None = None   # extra keys of the bot message (e.g. a case marker)
     calls: list[tuple[str, str, str]] = field(default_factory=list)   # (sender_id, text, message_id)
     active: int = 0
     max_active: int = 0
@@ -97,7 +102,8 @@ class FakeBot:
             if self.buttons:
                 await message.output_channel.send_text_with_buttons(message.sender_id, reply, self.buttons)
             else:
-                await message.output_channel.send_response(message.sender_id, {"text": reply})
+                extra = self.metadata(message) if self.metadata else {}
+                await message.output_channel.send_response(message.sender_id, {"text": reply, **extra})
         finally:
             self.active -= 1
 
@@ -170,10 +176,17 @@ def inbox_statuses(engine: Engine) -> dict[str, str]:
         return {r.key: r.status for r in conn.execute(select(InboxMessage.key, InboxMessage.status))}
 
 
+def pending_replies(engine: Engine) -> int:
+    """Bot replies still waiting in the outbox."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(OutboxItem).where(
+            OutboxItem.kind == BOT_REPLY, OutboxItem.status == "pending")).scalar_one()
+
+
 async def wait_processed(engine: Engine, count: int, timeout: float = 10.0) -> None:
-    """Wait until `count` inbox events are done."""
-    await wait_until(lambda: list(inbox_statuses(engine).values()).count("done") >= count, timeout,
-                     f"{count} processed events")
+    """Wait until `count` inbox events are done and their replies have left the outbox (sent or given up)."""
+    await wait_until(lambda: list(inbox_statuses(engine).values()).count("done") >= count
+                     and pending_replies(engine) == 0, timeout, f"{count} processed events")
 
 
 @dataclass
@@ -182,7 +195,7 @@ class Stack:
 
     server: ChannelServer
     bot: FakeBot
-    runtime: Runtime
+    runtime: ChannelRuntime
     channel: ResidentChannel
     http: aiohttp.ClientSession
 
@@ -197,11 +210,11 @@ class Stack:
     async def stop(self) -> None:
         """Stop the server (its stop listeners run) and close the senders."""
         await self.server.stop()
-        await self.runtime.outbound.aclose()
-        await asyncio.to_thread(self.runtime.writer.close)
+        await self.runtime.close()
 
 
-async def start_stack(channel_cls: type[ResidentChannel], engine: Engine, library: Library, env: dict[str, str],
+async def start_stack(channel_cls: type[ResidentChannel], engine: Engine, library: Library | ContentLibrary,
+                      env: dict[str, str],
                       http: aiohttp.ClientSession, bot: FakeBot | None = None, **overrides: Any) -> Stack:
     """Serve one channel configured from `env`, with a fresh runtime over `engine`."""
     runtime = make_runtime(engine, library, env, http, **overrides)

@@ -11,8 +11,9 @@ import sys
 
 import aiohttp
 
-from bot.channels.outbound import SendError, build_outbound
-from bot.db import make_engine
+from bot.channels.outbound import build_outbound
+from bot.db.engine import make_engine
+from bot.outbox.errors import DeliveryError
 from tests.channels.harness import channel_env, fast_settings
 
 
@@ -31,7 +32,7 @@ async def main(db_url: str, zalo_url: str, user_id: str, worker: str) -> int:
             await out.send_text(f"zalo:{user_id}", f"Tin nhắn từ {worker}")
             print(json.dumps({"ok": True}))
             return 0
-        except SendError as exc:
+        except DeliveryError as exc:
             print(json.dumps({"ok": False, "reason": exc.reason}))
             return 1
 

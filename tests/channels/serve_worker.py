@@ -16,7 +16,7 @@ from rasa.core.channels.channel import UserMessage
 from bot.channels.zalo import ZaloInput
 from bot.config import CONTENT_DIR
 from bot.content.library import Library
-from bot.db import make_engine
+from bot.db.engine import make_engine
 from tests.channels.harness import ChannelServer, FakeBot, channel_env, make_runtime
 
 LONG_REPLY = "\n\n".join(f"Phần {n}. " + " ".join(["Bạn không phải đối mặt một mình."] * 50) for n in (1, 2, 3))

@@ -12,13 +12,16 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
+from rasa.core.channels.channel import UserMessage
 
-from bot.cases import CaseStore
+from bot.cases.store import CaseStore
 from bot.channels import store
+from bot.channels.collector import ReplyCollector
 from bot.channels.messenger import MessengerInput
 from bot.channels.telegram import TelegramInput
 from bot.channels.zalo import ZaloInput
-from bot.db import init_db, make_engine
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
 from bot.text import has_diacritics
 from tests.channels.harness import (
     FB_APP_SECRET,
@@ -118,6 +121,17 @@ async def converse(stack, send, delivered, sender_id: str) -> None:
     cases = CaseStore(engine).list_cases(sender_id=sender_id)
     assert len(cases) == 1, [c.to_dict() for c in cases]
     assert cases[0].urgency == "danger_now" and cases[0].channel == sender_id.split(":")[0]
+
+
+async def test_the_urgent_reply_carries_the_case_marker_through_rasa(assistant) -> None:
+    collector = ReplyCollector("zalo")
+    await assistant["agent"].handle_message(UserMessage(URGENT, collector, "zalo:e2e-marker", input_channel="zalo",
+                                                        message_id="zalo:e2e-marker-1"))
+    (case,) = CaseStore(assistant["engine"]).list_cases(sender_id="zalo:e2e-marker")
+    assert collector.case_marked, collector.messages
+    assert case.message_id == "zalo:e2e-marker-1" and "kêu cứu" in case.reasons
+    assert any(f"mã ca #{case.id}" in text for text, _ in collector.parts())
+    assert all("case_marker" not in text for text, _ in collector.parts())
 
 
 async def test_zalo_end_to_end(assistant, library) -> None:

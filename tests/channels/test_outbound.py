@@ -8,10 +8,12 @@ from datetime import timedelta
 
 import pytest
 
-from bot.cases import utcnow
-from bot.channels.outbound import MAX_CHARS, SendError, build_outbound, split_text
-from bot.channels.store import recent_urgent_send_failures
+from bot.channels.outbound import build_outbound
+from bot.channels.splitting import MAX_CHARS, split_text
 from bot.channels.zalo_auth import read_tokens
+from bot.outbox.errors import GiveUp, RetryLater
+from bot.outbox.failures import recent_urgent_send_failures
+from bot.timeutil import utcnow
 from tests.channels.harness import (
     FB_PAGE_TOKEN,
     ZALO_APP_ID,
@@ -103,7 +105,7 @@ async def test_zalo_still_expired_after_refresh_fails_without_a_second_refresh(z
     zalo.expire_token()
     zalo.accept_refreshed = False  # the platform keeps refusing even the fresh token
     out = outbound_for(http, engine, channel_env(zalo=zalo))
-    with pytest.raises(SendError) as err:
+    with pytest.raises(GiveUp) as err:
         await out.send_text("zalo:u1", "Xin chào")
     assert err.value.reason == "zalo:-216"
     assert len(zalo.refresh_calls) == 1
@@ -124,9 +126,9 @@ async def test_zalo_window_errors_are_recorded_not_retried(zalo, http, engine, c
     zalo.fail_code(code, times=5)
     out = outbound_for(http, engine, channel_env(zalo=zalo))
     before = utcnow() - timedelta(seconds=1)
-    with pytest.raises(SendError) as err:
+    with pytest.raises(GiveUp) as err:  # final: not retried
         await out.send_text("zalo:u1", "Ngoài khung thời gian", urgent=True)
-    assert err.value.reason == f"zalo:{code}" and not err.value.retryable
+    assert err.value.reason == f"zalo:{code}"
     assert len(zalo.sends()) == 1
     assert recent_urgent_send_failures(engine, before) == 1
 
@@ -135,10 +137,10 @@ async def test_zalo_server_errors_retried_within_the_window_then_recorded(zalo, 
     zalo.fail_http(status=503, times=None)
     out = outbound_for(http, engine, channel_env(zalo=zalo), retry_window=1.0, max_attempts=50)
     start = time.monotonic()
-    with pytest.raises(SendError) as err:
+    with pytest.raises(RetryLater) as err:  # still temporary when the window closed
         await out.send_text("zalo:u1", "Máy chủ lỗi")
     elapsed = time.monotonic() - start
-    assert err.value.reason == "http 503" and err.value.retryable
+    assert err.value.reason == "http 503"
     assert len(zalo.sends()) >= 3, "5xx should be retried"
     assert elapsed < 2.0, "retries must stop within the window"
     assert recent_urgent_send_failures(engine, utcnow() - timedelta(minutes=1)) == 0  # not an urgent reply
@@ -184,7 +186,7 @@ async def test_messenger_rate_limit_and_5xx_retried_window_error_not(graph, http
     await out.send_text("messenger:p1", "Lần ba mới được")
     assert [r.outcome for r in graph.requests] == ["http:500", "graph:613", "ok"]
     graph.outside_window(times=3)
-    with pytest.raises(SendError) as err:
+    with pytest.raises(GiveUp) as err:
         await out.send_text("messenger:p1", "Quá 24 giờ")
     assert err.value.reason == "messenger:10/2018278"
     assert len(graph.requests) == 4
@@ -193,7 +195,7 @@ async def test_messenger_rate_limit_and_5xx_retried_window_error_not(graph, http
 async def test_messenger_wrong_page_token_is_permanent(graph, http, engine) -> None:
     env = channel_env(graph=graph) | {"FB_PAGE_ACCESS_TOKEN": "WRONG"}
     out = outbound_for(http, engine, env)
-    with pytest.raises(SendError) as err:
+    with pytest.raises(GiveUp) as err:
         await out.send_text("messenger:p1", "Xin chào")
     assert err.value.reason == "messenger:190"
     assert len(graph.requests) == 1
@@ -224,7 +226,7 @@ async def test_telegram_rate_limit_and_server_errors_retried(telegram, http, eng
         outcomes = [r.outcome for r in telegram.calls("sendMessage", outcome=None)]
         assert outcomes == ["rate_limited", "failed", "ok"]
         telegram.reject("sendMessage", description="Bad Request: chat not found", times=3)
-        with pytest.raises(SendError):
+        with pytest.raises(GiveUp):
             await out.send_text("telegram:77", "Không tồn tại")
         assert len(telegram.calls("sendMessage", outcome=None)) == 4
     finally:
@@ -237,9 +239,9 @@ async def test_unconfigured_channel_raises_and_is_recorded(http, engine) -> None
     out = outbound_for(http, engine, {})
     since = utcnow() - timedelta(seconds=1)
     for sender in ("zalo:1", "messenger:1", "telegram:1"):
-        with pytest.raises(SendError, match="channel not configured"):
+        with pytest.raises(GiveUp, match="channel not configured"):
             await out.send_text(sender, "Xin chào", urgent=True)
-    with pytest.raises(SendError):
+    with pytest.raises(GiveUp, match="unknown channel"):
         await out.send_text("rest:1", "Xin chào")
     assert recent_urgent_send_failures(engine, since) == 3
     assert recent_urgent_send_failures(engine, utcnow() + timedelta(seconds=5)) == 0

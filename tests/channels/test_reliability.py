@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
@@ -15,13 +16,18 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.cases import utcnow
-from bot.channels import store
+from bot.channels import inbox, store
+from bot.channels.items import Item
 from bot.channels.messenger import MessengerInput
-from bot.channels.outbound import split_text
-from bot.channels.store import Item
+from bot.channels.models import InboxMessage
+from bot.channels.splitting import split_text
 from bot.channels.telegram import TelegramInput
 from bot.channels.zalo import ZaloInput
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
+from bot.outbox.dispatcher import Delivery, Dispatcher
+from bot.outbox.models import OutboxItem
+from bot.timeutil import SystemClock, utcnow
 from tests.channels.harness import (
     ZALO_APP_ID,
     ZALO_OA_KEY,
@@ -125,8 +131,6 @@ async def test_another_workers_abandoned_claim_is_taken_over_after_its_lease(zal
 
 async def test_sender_killed_mid_send_loses_nothing_and_repeats_nothing(zalo, tmp_path) -> None:
     db_url = f"sqlite:///{tmp_path / 'kill.db'}"
-    from bot.db import init_db, make_engine
-
     engine = make_engine(db_url)
     init_db(engine)
     calls = tmp_path / "calls.txt"
@@ -199,29 +203,45 @@ def test_seen_ids_expire_and_are_then_forgotten(engine) -> None:
     assert len(store.insert_items(engine, [item], timedelta(hours=1))) == 1
 
 
-def test_processed_events_keep_no_message_text(engine) -> None:
+async def test_processed_events_keep_no_message_text(engine) -> None:
     item = Item(key="zalo:x2", channel="zalo", sender_id="zalo:u", kind="text", text="bí mật")
     store.insert_items(engine, [item], timedelta(hours=1))
     claimed = store.claim_next(engine, "zalo:u", "w", timedelta(seconds=30))
     store.store_replies(engine, claimed, [("trả lời", None)], False, "bot")
-    (part,) = store.pending_parts(engine, claimed.row_id)
-    store.mark_part(engine, part.id, store.SENT)
-    store.finish(engine, claimed.row_id)
+    sent: list[str] = []
+
+    async def deliver(d: Delivery) -> None:
+        sent.append(d.payload["text"])
+
+    dispatcher = Dispatcher(engine, SystemClock(), {store.BOT_REPLY: deliver}, owner="w",
+                            forget_payload=frozenset({store.BOT_REPLY}))
+    await dispatcher.drain()
     with engine.connect() as conn:
-        inbox = conn.execute(store.InboxMessage.__table__.select()).all()
-        outbox = conn.execute(store.OutboxMessage.__table__.select()).all()
+        inbox = conn.execute(InboxMessage.__table__.select()).all()
+        outbox = conn.execute(OutboxItem.__table__.select()).all()
+    assert sent == ["trả lời"]
     assert [(r.text, r.data, r.status) for r in inbox] == [(None, None, "done")]
-    assert [(r.text, r.status) for r in outbox] == [(None, "sent")]
+    assert [(r.kind, r.payload, r.status) for r in outbox] == [(store.BOT_REPLY, "{}", "sent")]
+
+
+def test_storing_the_same_replies_twice_queues_them_once(engine) -> None:
+    item = Item(key="zalo:x3", channel="zalo", sender_id="zalo:u", kind="text", text="hỏi")
+    store.insert_items(engine, [item], timedelta(hours=1))
+    claimed = store.claim_next(engine, "zalo:u", "w", timedelta(seconds=30))
+    store.store_replies(engine, claimed, [("một", None), ("hai", None)], False, "bot")
+    store.store_replies(engine, claimed, [("một", None), ("hai", None)], False, "bot")
+    with engine.connect() as conn:
+        rows = conn.execute(OutboxItem.__table__.select().order_by(OutboxItem.id)).all()
+    assert [r.lane for r in rows] == ["reply:zalo:u", "reply:zalo:u"]
+    assert [json.loads(r.payload)["text"] for r in rows] == ["một", "hai"]
 
 
 async def test_an_event_that_keeps_crashing_is_eventually_given_up(zalo, http, engine, library, monkeypatch) -> None:
-    from bot.channels import common
-
     async def broken(self, item):
         raise RuntimeError("bug in a channel step")
 
-    monkeypatch.setattr(common.Dispatcher, "_turn", broken)
-    monkeypatch.setattr(common, "MAX_ATTEMPTS", 0)
+    monkeypatch.setattr(inbox.InboxWorker, "_turn", broken)
+    monkeypatch.setattr(inbox, "MAX_ATTEMPTS", 0)
     stack = await start_stack(ZaloInput, engine, library, channel_env(zalo=zalo), http, sweep_interval=0.05)
     try:
         await stack.post(*signed(text_event(ZALO_APP_ID, "g1", "xin chào", msg_id="poison"), ZALO_OA_KEY))

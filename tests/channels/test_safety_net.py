@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import create_engine, select
 
-import bot.cases
-from bot.cases import CaseStore, utcnow
-from bot.channels.store import DeliveryFailure, recent_urgent_send_failures
+import bot.cases.spool
+from bot.cases.store import CaseRequest, CaseStore
+from bot.channels import runtime as channel_runtime
 from bot.channels.zalo import ZaloInput
+from bot.config import CONTENT_DIR
+from bot.content.faq import load_topic
+from bot.content.reloading import ContentLibrary
+from bot.outbox.failures import recent_urgent_send_failures
+from bot.outbox.models import DeliveryFailure
+from bot.replies import case_marker
+from bot.runtime import Runtime, set_process_runtime
+from bot.timeutil import utcnow
 from tests.channels.harness import (
     ZALO_APP_ID,
     ZALO_OA_KEY,
+    ChannelServer,
     FakeBot,
     channel_env,
     start_stack,
@@ -30,7 +41,7 @@ PHONE = "0912 345 678"
 @pytest.fixture
 def spool(tmp_path, monkeypatch):
     path = tmp_path / "spool" / "cases.jsonl"
-    monkeypatch.setattr(bot.cases, "spool_path", lambda: path)
+    monkeypatch.setattr(bot.cases.spool, "spool_path", lambda: path)
     return path
 
 
@@ -134,3 +145,73 @@ async def test_a_reply_with_paragraphs_stays_one_message(zalo, http, engine, lib
     finally:
         await stack.stop()
     assert zalo.delivered_texts("u6") == ["Đoạn một.\n\nĐoạn hai.\n\nĐoạn ba."]
+
+
+async def test_urgent_message_answered_by_an_faq_with_113_still_gets_one_case(zalo, http, engine, library,
+                                                                               spool) -> None:
+    faq = load_topic(CONTENT_DIR / "faq" / "where_to_report.yml").answer
+    assert "113" in faq  # the answer has the number, yet nobody opened a case
+    stack = await start_stack(ZaloInput, engine, library, channel_env(zalo=zalo), http, FakeBot(reply=lambda m: faq))
+    try:
+        await stack.post(*signed(text_event(ZALO_APP_ID, "u7", URGENT, msg_id="faq-1"), ZALO_OA_KEY))
+        texts = await zalo.wait_delivered(2, user_id="u7")
+        await wait_processed(engine, 1)
+    finally:
+        await stack.stop()
+    (case,) = CaseStore(engine).list_cases(sender_id="zalo:u7")
+    assert (case.message_id, case.urgency) == ("zalo:faq-1", "danger_now")
+    assert texts[0] == faq and f"mã ca #{case.id}" in texts[1]
+
+
+async def test_urgent_reply_carrying_the_case_marker_gets_no_second_case_nor_reply(zalo, http, engine, library,
+                                                                                   spool) -> None:
+    store = CaseStore(engine)
+
+    def the_action(message):  # what action_handle_urgent does: the case first, then the marked reply
+        case, _ = store.open_case(CaseRequest("zalo", message.sender_id, "danger_now", message.text, ("kêu cứu",),
+                                              message_id=message.message_id))
+        return case_marker(case.id)
+
+    bot = FakeBot(reply=lambda m: "Mình rất lo cho sự an toàn của bạn (mã ca).", metadata=the_action)
+    stack = await start_stack(ZaloInput, engine, library, channel_env(zalo=zalo), http, bot)
+    try:
+        await stack.post(*signed(text_event(ZALO_APP_ID, "u8", URGENT, msg_id="marked-1"), ZALO_OA_KEY))
+        await wait_processed(engine, 1)
+    finally:
+        await stack.stop()
+    assert len(store.list_cases(sender_id="zalo:u8")) == 1
+    assert zalo.delivered_texts("u8") == ["Mình rất lo cho sự an toàn của bạn (mã ca)."]  # the marker is no text
+
+
+async def test_safety_net_gives_the_hotline_number_staff_just_edited(zalo, http, engine, spool, tmp_path,
+                                                                     monkeypatch) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, content)
+    library = ContentLibrary.load(content, check_every=0.0)
+    set_process_runtime(Runtime(engine, CaseStore(engine), library))  # the Rasa process's one runtime
+    env = channel_env(zalo=zalo) | {"CHANNEL_WORKER_ID": "reload-worker", "CHANNEL_BOT_TIMEOUT_SECONDS": "1"}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(channel_runtime, "load_dotenv", lambda path=None: None)
+    server = await ChannelServer([ZaloInput(ZaloInput.settings_class.from_env(env)[0])], FakeBot("raise")).start()
+    try:
+        await post_to(http, server, "r1", "reload-1")
+        (before,) = await zalo.wait_delivered(1, user_id="r1")
+        hotlines = content / "hotlines.yml"
+        hotlines.write_text(hotlines.read_text(encoding="utf-8").replace("0377672444", "0299111222"),
+                            encoding="utf-8")
+        stamp = os.stat(hotlines).st_mtime + 5
+        os.utime(hotlines, (stamp, stamp))
+        await post_to(http, server, "r2", "reload-2")
+        (after,) = await zalo.wait_delivered(1, user_id="r2")
+    finally:
+        await server.stop()
+        set_process_runtime(None)
+    assert "0377672444" in before and "0299111222" not in before
+    assert "0299111222" in after and "0377672444" not in after
+
+
+async def post_to(http, server: ChannelServer, user: str, msg_id: str) -> None:
+    raw, headers = signed(text_event(ZALO_APP_ID, user, URGENT, msg_id=msg_id), ZALO_OA_KEY)
+    async with http.post(server.url("zalo"), data=raw, headers=headers) as resp:
+        assert resp.status == 200

@@ -95,7 +95,7 @@ async def test_duplicate_update_id_is_answered_once(stack, telegram, engine) -> 
     assert await telegram.deliver_webhook(update) == 200
     assert await telegram.deliver_webhook(update) == 200
     await wait_processed(engine, 1)
-    await wait_until(lambda: not stack.channel.dispatcher._active, what="idle dispatcher")
+    await wait_until(lambda: not stack.channel.worker._active, what="idle inbox worker")
     assert len(stack.bot.calls) == 1 and len(telegram.sent(RESIDENT)) == 1
 
 

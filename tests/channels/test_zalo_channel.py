@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
-from bot.cases import CLAIMED, CaseRequest, CaseStore
+import bot.channels.inbox
+from bot.cases.models import CLAIMED
+from bot.cases.store import CaseRequest, CaseStore
 from bot.channels.zalo import ZaloInput
 from tests.channels.harness import (
     ZALO_APP_ID,
@@ -144,7 +147,7 @@ async def test_redelivery_gets_no_second_reply_even_after_a_restart(zalo, http, 
     try:
         status, body = await second.post(raw, headers)
         assert (status, body["accepted"], body["duplicates"]) == (200, 0, 1)
-        await wait_until(lambda: not second.channel.dispatcher._active, what="idle dispatcher")
+        await wait_until(lambda: not second.channel.worker._active, what="idle inbox worker")
     finally:
         await second.stop()
     assert len(first.bot.calls) == 1 and second.bot.calls == []
@@ -166,15 +169,11 @@ async def test_claimed_conversation_goes_to_the_counselor_not_the_bot(stack, zal
 
 async def test_a_forward_that_cannot_be_stored_is_retried_not_dropped(zalo, http, engine, library,
                                                                       monkeypatch) -> None:
-    from sqlalchemy.exc import OperationalError
-
-    import bot.handoff
-
     store = CaseStore(engine)
     case, _ = store.open_case(CaseRequest("zalo", "zalo:u4", "needs_support", "cần giúp", ("test",)))
     with store.Session.begin() as s:
         s.get(type(case), case.id).status = CLAIMED
-    real, failures = bot.handoff.forward_resident_message, []
+    real, failures = bot.channels.inbox.forward_resident_message, []
 
     def flaky(engine_, case_id, text):
         if len(failures) < 4:  # more than one step's retries: the event must survive
@@ -182,7 +181,7 @@ async def test_a_forward_that_cannot_be_stored_is_retried_not_dropped(zalo, http
             raise OperationalError("UPDATE", {}, Exception("database is locked"))
         real(engine_, case_id, text)
 
-    monkeypatch.setattr(bot.handoff, "forward_resident_message", flaky)
+    monkeypatch.setattr(bot.channels.inbox, "forward_resident_message", flaky)
     stack = await start_stack(ZaloInput, engine, library, channel_env(zalo=zalo), http, sweep_interval=0.2)
     try:
         await stack.post(*signed(text_event(ZALO_APP_ID, "u4", "em cần gặp chị"), ZALO_OA_KEY))

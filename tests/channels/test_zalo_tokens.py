@@ -12,7 +12,8 @@ import pytest
 
 from bot.channels.settings import ZaloSettings
 from bot.channels.zalo_auth import TokenError, ZaloTokens, read_tokens, seed_tokens
-from bot.db import init_db, make_engine
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
 from tests.channels.harness import ZALO_APP_ID, channel_env
 
 ROOT = Path(__file__).resolve().parents[2]

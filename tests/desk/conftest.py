@@ -9,10 +9,10 @@ import pytest
 import pytest_asyncio
 from sqlalchemy.engine import Engine
 
-from bot.db import init_db, make_engine
-from bot.desk.auth import create_account
-from bot.desk.clock import ManualClock
-from tests.desk.helpers import COUNSELORS, PASSWORD, Desk, start_desk
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
+from bot.desk.accounts import create_account
+from tests.desk.helpers import COUNSELORS, PASSWORD, Desk, manual_clock, start_desk
 from tests.fakes.telegram_api import FakeTelegram
 
 
@@ -53,7 +53,7 @@ async def desk(engine: Engine, tg: FakeTelegram) -> AsyncIterator[Desk]:
 @pytest_asyncio.fixture
 async def clocked_desk(engine: Engine, tg: FakeTelegram) -> AsyncIterator[Desk]:
     """A running desk whose clock only moves when the test says so."""
-    running = await start_desk(engine, tg, clock=ManualClock())
+    running = await start_desk(engine, tg, clock=manual_clock())
     yield running
     await running.stop()
 

@@ -16,7 +16,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from bot.cases import CaseRequest, CaseStore, channel_of
+from bot.cases.store import CaseRequest, CaseStore
+from bot.senders import channel_of
 from tests.fakes.loopback import LoopbackServer
 
 URGENT_WORDS = ("cứu", "đánh", "nguy hiểm")

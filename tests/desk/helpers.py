@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -17,11 +19,16 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy.engine import Engine
 
-from bot.cases import CaseRequest, CaseStore
-from bot.desk.app import DISPATCHER, GATEWAY, create_app
-from bot.desk.clock import SystemClock
-from bot.desk.console import SERVICE
+from bot.cases.store import CaseRequest, CaseStore
+from bot.clients.telegram import make_bot
+from bot.config import CONTENT_DIR
+from bot.content.library import Library
+from bot.desk import keys
+from bot.desk.app import create_app
 from bot.desk.settings import DeskSettings
+from bot.outbox.errors import DeliveryError, RetryLater
+from bot.runtime import Runtime, fixed_runtime
+from bot.timeutil import ManualClock, SystemClock, utcnow
 from tests.fakes.telegram_api import FakeTelegram
 
 COUNSELORS = -1001
@@ -49,18 +56,30 @@ def open_case(engine: Engine, sender: str = "rest-user-1", urgency: str = "dange
     return int(case.id)
 
 
+@functools.lru_cache(maxsize=1)
+def content_library() -> Library:
+    """The repository's content, loaded once for all desk tests."""
+    return Library.load(CONTENT_DIR)
+
+
+def desk_runtime(engine: Engine) -> Runtime:
+    """A runtime over the repository's content (fixed) and the test database."""
+    return fixed_runtime(content_library(), CaseStore(engine))
+
+
 @dataclass
 class FakeOutbound:
-    """Records what the desk asks the channels to send; can fail on demand."""
+    """Records what the desk asks the channels to send; raises the channels' errors on demand."""
 
     sent: list[tuple[str, str, bool]] = field(default_factory=list)
     failures: int = 0
+    error: DeliveryError = field(default_factory=lambda: RetryLater("fake:down"))
 
     async def send_text(self, sender_id: str, text: str, *, by_human: bool = False) -> None:
-        """Record a message or raise while failures remain."""
+        """Record a message, or raise `error` while failures remain."""
         if self.failures > 0:
             self.failures -= 1
-            raise RuntimeError("channel down")
+            raise self.error
         self.sent.append((sender_id, text, by_human))
 
 
@@ -90,8 +109,8 @@ def desk_settings(tg: FakeTelegram | None, **overrides: Any) -> DeskSettings:
         "telegram_token": tg.token if tg else None, "telegram_api_base_url": tg.api_root if tg else "",
         "counselor_chat_id": str(COUNSELORS) if tg else None, "supervisor_chat_id": str(SUPERVISORS) if tg else None,
         "supervisor_mention": "@giamsat_tuvan", "update_mode": "polling", "poll_timeout": 1.0,
-        "scan_interval": 0.05, "outbox_interval": 0.05, "escalation_interval": 0.05, "rest_watch_interval": 0.1,
-        "max_backoff": 0.2, "rasa_url": None, "hotline_text": "• Công an: 113\n• Tổng đài 111"}
+        "outbox_interval": 0.05, "escalation_interval": 0.05, "rest_watch_interval": 0.1,
+        "max_backoff": 0.2, "rasa_url": None}
     values.update(overrides)
     return DeskSettings(**values)
 
@@ -111,19 +130,19 @@ class Desk:
     http: aiohttp.ClientSession
 
     @property
-    def service(self) -> Any:
-        """The DeskService."""
-        return self.app[SERVICE]
+    def commands(self) -> Any:
+        """The counselor commands (claim, resolve, reply, note)."""
+        return self.app[keys.COMMANDS]
 
     @property
     def dispatcher(self) -> Any:
         """The outbox dispatcher."""
-        return self.app[DISPATCHER]
+        return self.app[keys.DISPATCHER]
 
     @property
-    def gateway(self) -> Any:
-        """The Telegram gateway."""
-        return self.app[GATEWAY]
+    def telegram(self) -> Any:
+        """The Telegram updates handler."""
+        return self.app[keys.TELEGRAM]
 
     async def stop(self) -> None:
         """Stop serving (runs the app's cleanup)."""
@@ -132,18 +151,16 @@ class Desk:
 
 
 async def start_desk(engine: Engine, tg: FakeTelegram | None, *, clock: Any = None, port: int = 0,
-                     **overrides: Any) -> Desk:
+                     runtime: Runtime | None = None, **overrides: Any) -> Desk:
     """Create and serve a desk with a real python-telegram-bot Bot aimed at the fake server."""
     settings = desk_settings(tg, **overrides)
     bot = None
-    if tg is not None:
-        from bot.desk.telegram import make_bot
-
-        bot = make_bot(settings)
+    if tg is not None and settings.telegram_token:
+        bot = make_bot(settings.telegram_token, settings.bot_api_url, poll_timeout=settings.poll_timeout)
     outbound, rasa = FakeOutbound(), RecordingRasa()
     clock = clock or SystemClock()
-    app = create_app(engine, API_TOKEN, settings=settings, clock=clock, telegram_bot=bot, outbound=outbound,
-                     rasa=rasa)  # type: ignore[arg-type]
+    app = create_app(runtime or desk_runtime(engine), API_TOKEN, settings=settings, clock=clock, telegram_bot=bot,
+                     outbound=outbound, rasa=rasa)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port)
@@ -156,8 +173,6 @@ async def start_desk(engine: Engine, tg: FakeTelegram | None, *, clock: Any = No
 async def login(desk: Desk, username: str, password: str = PASSWORD,
                 http: aiohttp.ClientSession | None = None) -> str:
     """Log in through the form; returns the CSRF token of the session."""
-    import re
-
     http = http or desk.http
     async with http.get(f"{desk.url}/login") as resp:
         page = await resp.text()
@@ -184,6 +199,15 @@ async def eventually(check: Any, timeout: float = 5.0, interval: float = 0.05) -
         if loop.time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def manual_clock() -> ManualClock:
+    """A desk clock that moves only when told, starting a second ahead of the wall clock.
+
+    Other processes stamp the rows they queue with their own clock (`CaseStore.open_case` queues the
+    card): in production those rows are due for the desk at once, so they must be here too.
+    """
+    return ManualClock(utcnow() + timedelta(seconds=1))
 
 
 def minutes(n: float) -> timedelta:
@@ -215,7 +239,7 @@ class DeskProcess:
                     "TELEGRAM_SUPERVISOR_MENTION": "@giamsat_tuvan", "TELEGRAM_UPDATE_MODE": "polling",
                     "TELEGRAM_POLL_TIMEOUT": "1", "TELEGRAM_WEBHOOK_SECRET": "",
                     "RASA_URL": rasa_url or "http://127.0.0.1:9", "RASA_AUTH_TOKEN": rasa_token,
-                    "DESK_SCAN_INTERVAL": "0.1", "DESK_OUTBOX_INTERVAL": "0.1", "DESK_OUTBOX_MAX_BACKOFF": "1",
+                    "DESK_OUTBOX_INTERVAL": "0.1", "DESK_OUTBOX_MAX_BACKOFF": "1",
                     "DESK_REST_WATCH_INTERVAL": "0.2", "DESK_ESCALATION_INTERVAL": "1",
                     "PYTHONWARNINGS": "ignore", **extra}
         self.proc: subprocess.Popen | None = None

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.cases import CLAIMED, RESOLVED, CaseStore
+from bot.cases.models import CLAIMED, RESOLVED
+from bot.cases.store import CaseStore
 from tests.desk.helpers import PASSWORD, Desk, eventually, open_case
 
 CHROMIUM = os.environ.get("DESK_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from bot.cases import Case
+from bot.cases.models import Case
 from bot.desk import cards
 
 T0 = datetime(2026, 11, 22, 7, 5, tzinfo=timezone.utc)

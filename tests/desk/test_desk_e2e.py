@@ -14,8 +14,10 @@ import aiohttp
 import pytest
 import pytest_asyncio
 
-from bot.cases import RESOLVED, CaseStore
-from bot.db import init_db, make_engine
+from bot.cases.models import RESOLVED
+from bot.cases.store import CaseStore
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
 from tests.desk.helpers import COUNSELORS, ROOT, DeskProcess, eventually, free_port
 from tests.fakes.telegram_api import FakeTelegram
 

@@ -6,14 +6,15 @@ import asyncio
 
 import pytest
 
-from bot.cases import CaseStore
-from bot.desk.clock import ManualClock
-from bot.desk.service import Actor
+from bot.cases.store import CaseStore
+from bot.desk.commands import Actor
+from bot.timeutil import ManualClock
 from tests.desk.helpers import (
     COUNSELORS,
     SUPERVISORS,
     Desk,
     eventually,
+    manual_clock,
     open_case,
     start_desk,
 )
@@ -55,7 +56,7 @@ async def test_danger_now_unclaimed_after_five_minutes_reaches_supervisor(clocke
     await eventually(lambda: [m for m in tg.sent(COUNSELORS) if "NHẮC LẠI lần 2" in m.text])
     assert len([m for m in tg.sent(SUPERVISORS) if m.reply_markup]) == 1  # one supervisor card only
     # Once claimed, no more reminders.
-    outcome = await asyncio.to_thread(desk.service.claim, case_id, Actor("tg:11", "TV11"), "Telegram")
+    outcome = await asyncio.to_thread(desk.commands.claim, case_id, Actor("tg:11", "TV11"), "Telegram")
     assert outcome.ok
     clock.advance(minutes=30)
     await asyncio.sleep(0.4)
@@ -79,7 +80,7 @@ async def test_needs_support_deadline_is_thirty_minutes(clocked_desk: Desk, tg: 
 async def test_deadlines_are_configurable(engine, tg: FakeTelegram) -> None:
     from datetime import timedelta
 
-    clock = ManualClock()
+    clock = manual_clock()
     desk = await start_desk(engine, tg, clock=clock, deadlines={"danger_now": timedelta(minutes=1),
                                                                 "needs_support": timedelta(minutes=2)})
     try:
@@ -95,7 +96,7 @@ async def test_claimed_case_not_resolved_in_a_day_is_flagged_once(clocked_desk: 
     desk, clock = clocked_desk, clocked_desk.clock
     case_id = open_case(desk.engine, sender="messenger:3")
     await tg.wait_for("sendMessage", chat_id=COUNSELORS)
-    await asyncio.to_thread(desk.service.claim, case_id, Actor("tg:12", "TV12"), "Telegram")
+    await asyncio.to_thread(desk.commands.claim, case_id, Actor("tg:12", "TV12"), "Telegram")
     clock.advance(hours=23, minutes=59)
     await asyncio.sleep(0.4)
     assert not [e for e in CaseStore(desk.engine).events(case_id) if e.kind == "flagged_stale"]
@@ -120,7 +121,7 @@ async def test_a_broken_supervisor_chat_never_holds_up_the_group(clocked_desk: D
     await eventually(lambda: [m for m in tg.sent(COUNSELORS) if "NHẮC LẠI lần 1" in m.text])
     await eventually(lambda: tg.calls("sendMessage", outcome="rejected"))
     assert tg.sent(SUPERVISORS) == []
-    await asyncio.to_thread(desk.service.claim, case_id, Actor("tg:11", "TV11"), "Telegram")
+    await asyncio.to_thread(desk.commands.claim, case_id, Actor("tg:11", "TV11"), "Telegram")
     await eventually(lambda: "✋ Đã nhận" in tg.sent(COUNSELORS)[0].text)
     async with desk.http.get(f"{desk.url}/health") as resp:
         assert resp.status == 503 and (await resp.json())["notifications"] == "failing"

@@ -17,8 +17,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.cases import CLAIMED, RESOLVED, CaseStore
-from bot.db import init_db, make_engine
+from bot.cases.models import CLAIMED, RESOLVED
+from bot.cases.store import CaseStore
+from bot.db.engine import make_engine
+from bot.db.schema import init_db
 from tests.desk.fake_rasa import FakeRasa
 from tests.desk.helpers import (
     API_TOKEN,

@@ -7,11 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.cases import CaseEvent
-from bot.db import session_factory
-from bot.desk.clock import ManualClock, aware
-from bot.desk.models import DEAD, PENDING, SENT, OutboxItem
-from bot.desk.outbox import Delivery, Dispatcher, GiveUp, RetryLater, backoff, enqueue
+from bot.cases.models import CaseEvent
+from bot.db.engine import session_factory
+from bot.outbox.dispatcher import Delivery, Dispatcher, backoff
+from bot.outbox.enqueue import enqueue
+from bot.outbox.errors import GiveUp, RetryLater
+from bot.outbox.models import DEAD, PENDING, SENT, OutboxItem
+from bot.timeutil import ManualClock, aware
 from tests.desk.helpers import open_case
 
 pytestmark = pytest.mark.asyncio
@@ -130,8 +132,12 @@ async def test_side_effects_are_committed_with_the_sent_mark(engine) -> None:
 async def test_a_leased_row_is_not_taken_twice(engine) -> None:
     clock = ManualClock()
     add(engine, "l")
-    first = Dispatcher(engine, clock, {})
-    second = Dispatcher(engine, clock, {})
+
+    async def handler(item: Delivery) -> None:
+        raise AssertionError("only leasing is tested here")
+
+    first = Dispatcher(engine, clock, {"k": handler})
+    second = Dispatcher(engine, clock, {"k": handler})
     assert [d.payload["key"] for d in first._take()] == ["l"]
     assert second._take() == []
     clock.advance(seconds=61)  # the lease of a crashed process runs out

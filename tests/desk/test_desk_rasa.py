@@ -8,8 +8,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.desk.outbox import RetryLater
 from bot.desk.rasa import RasaClient, TranscriptReader, bot_event, tracker_engine
+from bot.outbox.errors import RetryLater
 from tests.desk.fake_rasa import FakeRasa
 
 pytestmark = pytest.mark.asyncio

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.db import init_db, make_engine, session_factory
-from bot.desk.models import SENT, OutboxItem
+from bot.db.engine import make_engine, session_factory
+from bot.db.schema import init_db
+from bot.outbox.models import SENT, OutboxItem
 from tests.desk.helpers import COUNSELORS, DeskProcess, eventually, open_case
 from tests.fakes.telegram_api import FakeTelegram
 

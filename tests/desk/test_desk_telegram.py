@@ -8,11 +8,13 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from bot.cases import CLAIMED, OPEN, RESOLVED, Case, CaseEvent, CaseStore
-from bot.db import session_factory
-from bot.desk.app import SETTINGS
-from bot.desk.models import SENT, OutboxItem
-from bot.handoff import forward_resident_message, human_owner
+from bot.cases.handoff import forward_resident_message, human_owner
+from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case, CaseEvent
+from bot.cases.store import CaseStore
+from bot.db.engine import session_factory
+from bot.desk.commands import Actor
+from bot.desk.keys import SETTINGS
+from bot.outbox.models import SENT, SKIPPED, OutboxItem
 from tests.desk.helpers import COUNSELORS, Desk, eventually, open_case, start_desk
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -135,9 +137,7 @@ async def test_claim_race_has_exactly_one_winner(desk: Desk, tg: FakeTelegram) -
     for user in (11, 12, 13):
         update = tg.callback_update(user=tg.user(user, f"TV{user}"), message=card, data=f"claim:{case_id}")
         tg.push_update(update)
-    from bot.desk.service import Actor
-
-    console = asyncio.gather(*(asyncio.to_thread(desk.service.claim, case_id, Actor(f"desk:u{i}", f"U{i}"), "test")
+    console = asyncio.gather(*(asyncio.to_thread(desk.commands.claim, case_id, Actor(f"desk:u{i}", f"U{i}"), "test")
                                for i in range(4)))
     outcomes = await console
     answers = await tg.wait_for("answerCallbackQuery", 3, timeout=10)
@@ -200,8 +200,8 @@ async def test_updates_are_handled_once(desk: Desk, tg: FakeTelegram) -> None:
     await press(tg, 11, card, f"claim:{case_id}")
     update = tg.text_update(user=tg.user(11), chat_id=COUNSELORS, text="Một lần thôi", reply_to=card)
     update["update_id"] = 5000
-    await desk.gateway.process_update(update)
-    await desk.gateway.process_update(dict(update))
+    await desk.telegram.process_update(update)
+    await desk.telegram.process_update(dict(update))
     await eventually(lambda: any(t == "Một lần thôi" for _, t, _ in desk.outbound.sent))
     await asyncio.sleep(0.2)
     assert [t for _, t, _ in desk.outbound.sent].count("Một lần thôi") == 1
@@ -233,12 +233,19 @@ async def test_without_token_desk_runs_and_says_once_notifications_are_off(
     running = await start_desk(engine, None)
     try:
         case_id = open_case(engine)
+
+        def telegram_rows() -> list[tuple[str, str, int]]:
+            with session_factory(engine)() as s:
+                return [(r.dedup_key, r.status, r.attempts) for r in s.execute(
+                    select(OutboxItem).where(OutboxItem.kind.like("tg_%"))).scalars()]
+        # The card row is queued with the case; without Telegram it ends `skipped` at once, never retried.
+        await eventually(lambda: telegram_rows() == [(f"card:{case_id}", SKIPPED, 0)], timeout=3)
         await asyncio.sleep(0.3)
+        assert telegram_rows() == [(f"card:{case_id}", SKIPPED, 0)]
         async with running.http.get(f"{running.url}/health") as resp:
             assert resp.status == 200
-            assert (await resp.json())["notifications"] == "off"
-        with session_factory(engine)() as s:
-            assert s.execute(select(OutboxItem).where(OutboxItem.kind == "tg_card")).first() is None
+            body = await resp.json()
+            assert body["notifications"] == "off" and body["notifications_pending"] == 0
         assert CaseStore(engine).get(case_id) is not None
     finally:
         await running.stop()

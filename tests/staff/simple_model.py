@@ -2,7 +2,7 @@
 
 It learns from the same files Rasa does (data/nlu/*.yml), applies the same safety net as the Rasa
 pipeline (bot.triage rules force report_violence), and is scored on the held-out set with the same
-figures as scripts/eval.py. Degrading the data really degrades it, so the gate can fail honestly.
+figures as bot/staff/evaluation.py. Degrading the data really degrades it, so the gate can fail honestly.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ class _Index:
 
 
 def evaluate(model_path: str, data_path: str) -> dict[str, Any]:
-    """Same figures (and keys) as scripts/eval.py's evaluate()."""
+    """Same figures (and keys) as bot.staff.evaluation.evaluate()."""
     index = _Index([tuple(p) for p in json.loads(Path(model_path).read_text(encoding="utf-8"))])
     items = yaml.safe_load(Path(data_path).read_text(encoding="utf-8"))["messages"]
     gold, pred = [], []

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import select
 
-from bot.cases import CaseStore
-from bot.staff import review
+from bot.cases.store import CaseStore
+from bot.db.engine import session_factory
+from bot.review_queue import ReviewItem, record_unanswered
 from bot.staff.cli import Tool, build_parser, main
+from bot.staff.cli.app import AREAS
+from bot.staff.cli.review import dismiss as dismiss_command
 from tests.staff.helpers import snapshot
 
 EXAMPLES = ["Ly hôn thì ai được nuôi con?", "ly hon thi ai nuoi con", "bố mẹ ly hôn con ở với ai",
@@ -151,9 +157,9 @@ def test_topic_edit_interactive_can_be_cancelled(repo: Path, day: date) -> None:
 
 
 def test_review_commands(repo: Path, day: date, store: CaseStore) -> None:
-    first = review.record_unanswered(store, "zalo:1", "Tôi là Hùng, cho hỏi ly hôn thì ai nuôi con", "nlu_fallback",
-                                     0.2)
-    second = review.record_unanswered(store, "zalo:2", "giá vàng hôm nay", "out_of_scope", 0.9)
+    first = record_unanswered(store, "zalo:1", "Tôi là Hùng, cho hỏi ly hôn thì ai nuôi con", "nlu_fallback",
+                              0.2)
+    second = record_unanswered(store, "zalo:2", "giá vàng hôm nay", "out_of_scope", 0.9)
     t, out = tool(repo, day, engine=store.engine)
     assert main(["review", "list"], tool=t) == 0
     assert "“Tôi là [tên], cho hỏi ly hôn thì ai nuôi con”" in out.getvalue()
@@ -178,3 +184,33 @@ def test_bad_arguments_exit_with_usage(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         build_parser().parse_args(argv)
     assert exc.value.code == 2
+
+
+def test_each_command_is_declared_once_and_parses_to_its_handler() -> None:
+    table = {area.name: [command.name for command in area.commands] for area in AREAS}
+    assert table == {"content": ["build", "check-built", "check", "export", "import"],
+                     "topic": ["list", "show", "add", "edit"], "model": ["train", "deploy"],
+                     "review": ["list", "assign", "new-topic", "dismiss", "purge"]}
+    handlers = [command.handler for area in AREAS for command in area.commands]
+    assert len(set(handlers)) == len(handlers)
+    assert build_parser().parse_args(["review", "dismiss", "3"]).handler is dismiss_command
+
+
+def test_review_actor_defaults_to_the_shell_user(repo: Path, day: date, store: CaseStore,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    item = record_unanswered(store, "zalo:2", "giá vàng hôm nay", "out_of_scope", 0.9)
+    monkeypatch.setenv("USER", "hoa")
+    t, out = tool(repo, day, engine=store.engine)
+    assert main(["review", "dismiss", str(item)], tool=t) == 0, out.getvalue()
+    t, out = tool(repo, day, engine=store.engine)
+    assert main(["review", "dismiss", str(item)], tool=t) == 1
+    assert "KHÔNG THỰC HIỆN: mục #" in out.getvalue()
+    with session_factory(store.engine)() as s:
+        assert s.execute(select(ReviewItem.handled_by)).scalar_one() == "hoa"
+
+
+def test_python_m_bot_help_runs() -> None:
+    done = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=False,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert "{content,topic,model,review}" in done.stdout and "docs/staff-guide.md" in done.stdout

@@ -9,8 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 
 from actions.actions import ActionFallback
-from bot.assistant import Services, set_services
-from bot.cases import CaseStore
+from bot.cases.store import CaseStore
+from bot.runtime import fixed_runtime, set_process_runtime
 from bot.staff import review
 
 
@@ -20,12 +20,12 @@ def _tracker(text: str, sender: str = "messenger:42") -> Tracker:
 
 
 async def test_fallback_feeds_the_queue(library, store: CaseStore) -> None:
-    set_services(Services(library, store, today=lambda: date(2026, 11, 22)))
+    set_process_runtime(fixed_runtime(library, store, today=lambda: date(2026, 11, 22)))
     try:
         dispatcher = CollectingDispatcher()
         events = await ActionFallback().run(dispatcher, _tracker("em tên là Vy, muốn hỏi học bổng"), {})
     finally:
-        set_services(None)
+        set_process_runtime(None)
     assert events == []
     assert len(dispatcher.messages) == 1
     assert [p["text"] for p in review.list_pending(store.engine)] == ["em tên là [tên], muốn hỏi học bổng"]
@@ -33,11 +33,11 @@ async def test_fallback_feeds_the_queue(library, store: CaseStore) -> None:
 
 async def test_database_failure_never_breaks_the_reply(library, tmp_path) -> None:
     broken = CaseStore(create_engine(f"sqlite:///{tmp_path}/missing/dir/app.db", future=True))
-    set_services(Services(library, broken, today=lambda: date(2026, 11, 22)))
+    set_process_runtime(fixed_runtime(library, broken, today=lambda: date(2026, 11, 22)))
     try:
         dispatcher = CollectingDispatcher()
         events = await ActionFallback().run(dispatcher, _tracker("muốn hỏi học bổng"), {})
     finally:
-        set_services(None)
+        set_process_runtime(None)
     assert events == []
     assert "chưa hiểu" in dispatcher.messages[0]["text"]

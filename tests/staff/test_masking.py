@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.staff.masking import mask_names, mask_personal
+from bot.masking import mask_names, mask_personal
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -4,6 +4,7 @@ a deliberately degraded data set, promotes a good one, and stops before training
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,8 @@ from bot.staff.report import (
     render_report,
 )
 from tests.staff.simple_model import NearestNeighbourTrainer, evaluate
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # The nearest-neighbour test model is weaker than the Rasa model (about 96% urgent recall on the
 # held-out set with the real data), so these tests use a 90% bar; the 98% production bar is tested
@@ -121,10 +124,11 @@ def test_content_errors_stop_before_training(repo: Path, day: date) -> None:
     assert result.outcome == STOPPED
     assert trainer.calls == [] and evaluator.models == []
     assert [p.code for p in result.problems if p.severity == "error"] == ["missing_source"]
-    render_report(result, Paths.from_root(repo).reports_dir)
-    md = (repo / "docs" / "reports" / MD_NAME).read_text(encoding="utf-8")
+    reports = Paths.from_root(repo).reports_dir
+    render_report(result, reports)
+    md = (reports / MD_NAME).read_text(encoding="utf-8")
     assert "DỪNG LẠI" in md and "thiếu nguồn" in md
-    assert not (repo / "docs" / "reports" / CONFUSION_PNG).exists()
+    assert not (reports / CONFUSION_PNG).exists()
 
 
 def test_failed_validation_stops(repo: Path, day: date) -> None:
@@ -134,6 +138,14 @@ def test_failed_validation_stops(repo: Path, day: date) -> None:
     assert result.outcome == STOPPED
     assert trainer.calls == ["validate"]
     assert not Paths.from_root(repo).current.exists()
+
+
+def test_local_reports_stay_out_of_the_tracked_tree() -> None:
+    """`make run` / `make train` write their reports under var/, which git ignores; docs/reports/ is published."""
+    reports = Paths.from_root(ROOT).reports_dir
+    assert reports == ROOT / "var" / "reports"
+    ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", str(reports / MD_NAME)], check=False)
+    assert ignored.returncode == 0, "var/reports/ must be git-ignored"
 
 
 def test_history_accumulates(tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Escalation cases: the durable record that reaches the counselors."""

@@ -1,0 +1,42 @@
+"""The channels' vocabulary: an incoming event (Item), a reply part, and what one assistant turn said.
+
+Plain data only, so the parsers, the turn policy and the inbox share it without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.channels.models import PENDING
+
+# Kinds of events the platforms' webhooks are reduced to.
+TEXT, ATTACHMENT, WELCOME, UNFOLLOW, NOOP = "text", "attachment", "welcome", "unfollow", "noop"
+DELETE_REQUEST_TEXT = "xóa dữ liệu của tôi"  # what a "delete my data" button or command sends to the assistant
+
+Buttons = list[dict[str, str]]
+Part = tuple[str, Buttons | None]  # one reply under the platform limit, with buttons on the last part
+
+
+@dataclass
+class Item:
+    """A normalised incoming event, before or after it is stored."""
+
+    key: str
+    channel: str
+    sender_id: str
+    kind: str
+    text: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    row_id: int | None = None
+    status: str = PENDING
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
+class BotReply:
+    """What the assistant said in one turn: its parts, whether it marked a case, why it failed ("" if not)."""
+
+    parts: tuple[Part, ...] = ()
+    case_marked: bool = False
+    failed: str = ""

@@ -1,0 +1,1 @@
+"""The project's own database (not Rasa's trackers): base, engine, schema."""

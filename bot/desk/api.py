@@ -1,0 +1,141 @@
+"""The desk's HTTP API: cases and counselor messages (bearer token), /health, and the Telegram webhook.
+
+Every /api/ route needs `Authorization: Bearer <DESK_API_TOKEN>` (compared in constant time); the
+webhook needs Telegram's secret-token header and answers 200 even when an update fails, so Telegram
+does not redeliver it forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from bot.cases.handoff import human_owner
+from bot.cases.models import STATUSES, URGENCIES, Case, CaseEvent
+from bot.db.engine import session_factory
+from bot.desk import keys
+from bot.desk.health import delivery_health, summarize
+
+log = logging.getLogger(__name__)
+
+
+def bearer_ok(request: web.Request, token: str) -> bool:
+    """Constant-time check of `Authorization: Bearer <token>`."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+
+
+@web.middleware
+async def api_auth(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Require the desk API token on every /api/ route."""
+    if request.path.startswith("/api/") and not bearer_ok(request, request.app[keys.API_TOKEN]):
+        return web.json_response({"error": "unauthorized"}, status=401,
+                                 headers={"WWW-Authenticate": "Bearer"})
+    return await handler(request)
+
+
+async def list_cases(request: web.Request) -> web.Response:
+    """GET /api/cases: newest first; filters sender_id, status, urgency, channel."""
+    q = request.query
+    status, urgency = q.get("status"), q.get("urgency")
+    if status and status not in STATUSES:
+        return web.json_response({"error": f"status must be one of {', '.join(STATUSES)}"}, status=400)
+    if urgency and urgency not in URGENCIES:
+        return web.json_response({"error": f"urgency must be one of {', '.join(URGENCIES)}"}, status=400)
+    try:
+        limit = min(max(int(q.get("limit", "200")), 1), 1000)
+    except ValueError:
+        return web.json_response({"error": "limit must be a number"}, status=400)
+    store = request.app[keys.STORE]
+    cases = await asyncio.to_thread(store.list_cases, q.get("sender_id"), status, urgency,
+                                    q.get("channel"), limit)
+    return web.json_response([c.to_dict() for c in cases])
+
+
+async def get_case(request: web.Request) -> web.Response:
+    """GET /api/cases/{id}: one case with its history."""
+    try:
+        case_id = int(request.match_info["case_id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    store = request.app[keys.STORE]
+    case = await asyncio.to_thread(store.get, case_id)
+    if case is None:
+        return web.json_response({"error": "not found"}, status=404)
+    events = await asyncio.to_thread(store.events, case_id)
+    return web.json_response({**case.to_dict(), "events": [e.to_dict() for e in events]})
+
+
+def counselor_messages(engine: Engine, sender_id: str, after: int) -> list[dict[str, Any]]:
+    """Counselor replies to a sender's cases after an event id, oldest first."""
+    with session_factory(engine)() as s:
+        rows = s.execute(select(CaseEvent).join(Case, Case.id == CaseEvent.case_id).where(
+            Case.sender_id == sender_id, CaseEvent.id > after, CaseEvent.kind == "counselor_reply")
+            .order_by(CaseEvent.id).limit(200)).scalars()
+        return [{"id": e.id, "case_id": e.case_id, "at": e.to_dict()["at"], "text": e.detail} for e in rows]
+
+
+async def conversation_messages(request: web.Request) -> web.Response:
+    """GET /api/conversations/{sender_id}/messages?after=<id>: counselor replies, for REST clients to fetch."""
+    try:
+        after = int(request.query.get("after", "0"))
+    except ValueError:
+        return web.json_response({"error": "after must be a number"}, status=400)
+    engine = request.app[keys.STORE].engine
+    sender_id = request.match_info["sender_id"]
+    messages = await asyncio.to_thread(counselor_messages, engine, sender_id, after)
+    owner = await asyncio.to_thread(human_owner, engine, sender_id)
+    return web.json_response({"sender_id": sender_id, "human_owner_case": owner, "messages": messages})
+
+
+async def health(request: web.Request) -> web.Response:
+    """GET /health: database, notifications, hand-off and urgent deliveries, background jobs."""
+    app = request.app
+    updates = app.get(keys.TELEGRAM)
+    try:
+        deliveries = await asyncio.to_thread(
+            delivery_health, app[keys.STORE].engine, telegram_enabled=app[keys.SETTINGS].telegram_enabled,
+            updates_state=updates.updates_state if updates is not None else None, now=app[keys.CLOCK].now())
+        database_ok = True
+    except Exception:  # any failure here means the database cannot be used
+        log.warning("health check: the database did not answer")
+        deliveries, database_ok = {}, False
+    body, ok = summarize(database_ok, deliveries, app[keys.HEALTH])
+    return web.json_response(body, status=200 if ok else 503)
+
+
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """POST /telegram/webhook: updates from Telegram, with the secret-token header checked."""
+    updates = request.app.get(keys.TELEGRAM)
+    if updates is None:
+        raise web.HTTPNotFound()
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    expected = request.app[keys.SETTINGS].effective_webhook_secret
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        log.warning("rejected a Telegram webhook call with a wrong secret token")
+        return web.json_response({"error": "forbidden"}, status=403)
+    try:
+        data = await request.json()
+    except ValueError:
+        return web.json_response({"error": "bad json"}, status=400)
+    try:
+        await updates.process_update(data)
+    except Exception:  # answer 200 so Telegram does not redeliver forever
+        log.exception("could not handle a Telegram update")
+    return web.json_response({"ok": True})
+
+
+def setup_api(app: web.Application) -> None:
+    """Mount the API, health and webhook routes."""
+    app.router.add_get("/api/cases", list_cases)
+    app.router.add_get("/api/cases/{case_id}", get_case)
+    app.router.add_get("/api/conversations/{sender_id}/messages", conversation_messages)
+    app.router.add_get("/health", health)
+    app.router.add_post("/telegram/webhook", telegram_webhook)

@@ -1,0 +1,87 @@
+"""The desk's background work as one `cleanup_ctx`: every loop starts before `yield`, is cancelled after.
+
+The loops: the outbox dispatcher, the reconcilers (cards and forwards that slipped through), reminders
+(re-escalation, stale claims), the spool import, deletion requests, the REST watcher and Telegram
+updates (long polling or webhook registration). A loop that fails keeps running and says so on /health.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+from aiohttp import web
+
+from bot.cases.spool import drain_spool
+from bot.desk import keys
+from bot.privacy import process_deletions
+
+log = logging.getLogger(__name__)
+SPOOL_INTERVAL = 5.0
+DELETIONS_INTERVAL = 2.0
+HOUSEKEEPING_INTERVAL = 3600.0
+
+
+async def every(interval: float, name: str, app: web.Application, fn: Callable[[], Any]) -> None:
+    """Run a blocking function in a thread every `interval` seconds, reporting failures on /health."""
+    while True:
+        try:
+            await asyncio.to_thread(fn)
+            app[keys.HEALTH][name] = "ok"
+        except Exception:  # keep retrying, report on /health
+            log.exception("background task %s failed", name)
+            app[keys.HEALTH][name] = "failing"
+        await asyncio.sleep(interval)
+
+
+def _import_spool(app: web.Application) -> None:
+    count = drain_spool(app[keys.STORE])
+    if count:
+        log.warning("imported %d spooled case(s)", count)
+
+
+def _loops(app: web.Application) -> list[Coroutine[Any, Any, None]]:
+    settings = app[keys.SETTINGS]
+    reconcilers = app[keys.RECONCILERS]
+    loops = [
+        app[keys.DISPATCHER].run_forever(settings.outbox_interval),
+        every(SPOOL_INTERVAL, "spool", app, lambda: _import_spool(app)),
+        every(settings.reconcile_interval, "reconcile", app,
+              lambda: (reconcilers.announce_new_cases(), reconcilers.forward_events())),
+        every(settings.escalation_interval, "escalation", app,
+              lambda: (reconcilers.reescalate_due(), reconcilers.flag_stale())),
+    ]
+    tracker = app.get(keys.TRACKER_WRITER)
+    if tracker is not None:
+        engine = app[keys.STORE].engine
+        loops.append(every(DELETIONS_INTERVAL, "deletions", app, lambda: process_deletions(engine, tracker)))
+    if settings.watch_rest_tracker:
+        reader = app[keys.TRANSCRIPTS]
+        loops.append(every(settings.rest_watch_interval, "rest_watch", app,
+                           lambda: reconcilers.watch_rest_conversations(reader)))
+    updates = app.get(keys.TELEGRAM)
+    if updates is None:
+        log.warning("Telegram notifications are off (TELEGRAM_BOT_TOKEN or TELEGRAM_COUNSELOR_CHAT_ID not set); "
+                    "the console still shows every case")
+        return loops
+    loops.append(every(HOUSEKEEPING_INTERVAL, "housekeeping", app, updates.prune_seen_updates))
+    if settings.update_mode != "off":
+        loops.append(updates.register_webhook_forever() if settings.uses_webhook else updates.poll_forever())
+    return loops
+
+
+async def background(app: web.Application) -> AsyncIterator[None]:
+    """Start every loop; on shutdown cancel them, wait for them, and close the Telegram client."""
+    await asyncio.to_thread(app[keys.DISPATCHER].release_leases)
+    tasks = [asyncio.create_task(loop) for loop in _loops(app)]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        updates = app.get(keys.TELEGRAM)
+        if updates is not None:
+            await updates.shutdown()

@@ -1,0 +1,225 @@
+"""What the desk does on its own, on a timer: backstops for cards and forwards, reminders, REST hand-off.
+
+Cards and forwards are queued with the case change itself (`bot.cases.store`, `bot.cases.handoff`);
+the reconcilers only catch what slipped through (cases written before that, or by an older process)
+and are safe to run any number of times: every row they queue has the key the change would have used.
+A reminder (re-escalation of an unclaimed case, flag of a stale claim) is written at most once per level.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.engine import Engine
+
+from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case, CaseEvent
+from bot.db.engine import session_factory
+from bot.desk import cards
+from bot.desk.commands import DESK, fresh_case
+from bot.desk.models import TrackerMark
+from bot.desk.rasa import TranscriptLine, TranscriptReader
+from bot.desk.settings import DeskSettings
+from bot.desk.writes import queue_telegram, with_retry
+from bot.outbox.enqueue import queue_card, queue_forward
+from bot.outbox.models import OutboxItem
+from bot.timeutil import Clock, aware
+
+log = logging.getLogger(__name__)
+_LEVEL_RE = re.compile(r"^Lần (\d+)")
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """One reminder about a case: its event, the status it requires, and its Telegram texts' keys."""
+
+    kind: str              # reescalated | flagged_stale
+    status: str            # the case must still have this status
+    level: int
+    detail: str
+    key: str               # of the group's notice; the supervisor's is `<prefix>-sup:...`
+    supervisor_key: str
+    text: Callable[[Case], str]
+    supervisor_card: bool = False
+
+
+def _reached(details: list[str | None]) -> int:
+    """The highest level already written ("Lần N: …"; a detail without a level counts as level 1)."""
+    return max(((int(m.group(1)) if (m := _LEVEL_RE.match(d or "")) else 1) for d in details), default=0)
+
+
+class Reconcilers:
+    """The desk's own periodic work; engine, clock and settings are passed in."""
+
+    def __init__(self, engine: Engine, clock: Clock, settings: DeskSettings,
+                 on_enqueue: Callable[[], None] = lambda: None) -> None:
+        """`on_enqueue` wakes the dispatcher after a pass that queued rows."""
+        self.Session = session_factory(engine)
+        self.clock = clock
+        self.settings = settings
+        self.on_enqueue = on_enqueue
+        self._event_mark: int | None = None
+
+    def _poke(self, count: int) -> int:
+        if count:
+            self.on_enqueue()
+        return count
+
+    # ---- backstops -------------------------------------------------------------------------------
+    def announce_new_cases(self, limit: int = 200) -> int:
+        """Queue a card for every unresolved case that has no card row (e.g. written by an older process)."""
+        if not self.settings.telegram_enabled:
+            return 0
+
+        def run() -> int:
+            with self.Session.begin() as s:
+                has_card = exists().where(OutboxItem.case_id == Case.id, OutboxItem.kind == "tg_card")
+                ids = list(s.execute(select(Case.id).where(Case.status != RESOLVED, ~has_card)
+                                     .order_by(Case.id).limit(limit)).scalars())
+                for case_id in ids:
+                    queue_card(s, case_id, self.clock.now())
+                return len(ids)
+        return self._poke(with_retry(run))
+
+    def forward_events(self) -> int:
+        """Queue Telegram messages for resident messages and urgency changes that have none."""
+        if not self.settings.telegram_enabled:
+            return 0
+
+        def run() -> int:
+            with self.Session.begin() as s:
+                if self._event_mark is None:
+                    since = self.clock.now() - timedelta(hours=1)
+                    self._event_mark = s.execute(select(func.max(CaseEvent.id)).where(CaseEvent.at < since)
+                                                 ).scalar() or 0
+                rows = list(s.execute(select(CaseEvent).where(
+                    CaseEvent.id > self._event_mark,
+                    CaseEvent.kind.in_(("resident_message", "urgency_raised"))).order_by(CaseEvent.id).limit(500)
+                ).scalars())
+                for ev in rows:
+                    queue_forward(s, ev, self.clock.now())
+                if rows:
+                    self._event_mark = rows[-1].id
+                return len(rows)
+        return self._poke(with_retry(run))
+
+    # ---- reminders -------------------------------------------------------------------------------
+    def reescalate_due(self) -> int:
+        """Announce again (with the supervisor) every open case past its urgency's deadline."""
+        now = self.clock.now()
+        deadlines = self.settings.deadlines
+        with self.Session() as s:
+            candidates = list(s.execute(select(Case).where(
+                Case.status == OPEN, Case.created_at <= now - min(deadlines.values()))).scalars())
+        done = 0
+        for case in candidates:
+            waited = now - aware(case.created_at)
+            level = min(int(waited / (deadlines.get(case.urgency) or max(deadlines.values()))),
+                        self.settings.max_reescalations)
+            if level < 1:
+                continue
+            minutes = int(waited.total_seconds() // 60)
+            url = self.settings.case_url(case.id)
+            reminder = Reminder(
+                kind="reescalated", status=OPEN, level=level, key=f"reesc:{case.id}:{level}",
+                supervisor_key=f"reesc-sup:{case.id}:{level}", supervisor_card=True,
+                detail=f"Lần {level}: chưa ai nhận sau {minutes} phút; đã báo giám sát",
+                text=lambda c, lv=level, w=waited, u=url: cards.reescalation_text(
+                    c, lv, w, self.settings.supervisor_mention, u))
+            done += with_retry(lambda c=case.id, r=reminder: self._remind(c, r))
+        return self._poke(done)
+
+    def flag_stale(self) -> int:
+        """Flag claimed cases not resolved within the configured time (default a day), once."""
+        limit = self.clock.now() - self.settings.claimed_stale_after
+        with self.Session() as s:
+            flagged = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind == "flagged_stale")
+            ids = list(s.execute(select(Case.id).where(Case.status == CLAIMED, Case.claimed_at <= limit, ~flagged)
+                                 ).scalars())
+        hours = int(self.settings.claimed_stale_after.total_seconds() // 3600)
+        done = 0
+        for case_id in ids:
+            url = self.settings.case_url(case_id)
+            reminder = Reminder(
+                kind="flagged_stale", status=CLAIMED, level=1, key=f"stale:{case_id}",
+                supervisor_key=f"stale-sup:{case_id}", detail=f"Đã nhận hơn {hours} giờ mà chưa xử lý xong",
+                text=lambda c, u=url: cards.stale_text(c, self.settings.supervisor_mention, u))
+            done += with_retry(lambda c=case_id, r=reminder: self._remind(c, r))
+        return self._poke(done)
+
+    def _remind(self, case_id: int, reminder: Reminder) -> bool:
+        """Write the reminder's event and notices unless the case moved on or this level was reached."""
+        now = self.clock.now()
+        telegram = self.settings.telegram_enabled
+        with self.Session.begin() as s:
+            # A no-op write first, so this transaction holds the write lock before it reads (SQLite).
+            s.execute(update(Case).where(Case.id == case_id).values(updated_at=Case.updated_at)
+                      .execution_options(synchronize_session=False))
+            case = fresh_case(s, case_id)
+            if case is None or case.status != reminder.status:
+                return False
+            details = list(s.execute(select(CaseEvent.detail).where(CaseEvent.case_id == case_id,
+                                                                    CaseEvent.kind == reminder.kind)).scalars())
+            if reminder.level <= _reached(details):
+                return False
+            ev = CaseEvent(case_id=case_id, kind=reminder.kind, actor=DESK.label, at=now, detail=reminder.detail)
+            s.add(ev)
+            s.flush()
+            text = reminder.text(case)
+            queue_telegram(s, enabled=telegram, key=reminder.key, kind="tg_notice", case_id=case_id, now=now,
+                           payload={"chat": "counselor", "reply_to_card": True, "text": text})
+            if self.settings.supervisor_chat_id:
+                queue_telegram(s, enabled=telegram, key=reminder.supervisor_key, kind="tg_notice",
+                               case_id=case_id, now=now, payload={"chat": "supervisor", "text": text})
+                if reminder.supervisor_card:
+                    queue_telegram(s, enabled=telegram, key=f"supcard:{case_id}", kind="tg_supervisor_card",
+                                   case_id=case_id, now=now, payload={})
+            queue_telegram(s, enabled=telegram, key=f"refresh:{case_id}:{ev.id}", kind="tg_refresh",
+                           case_id=case_id, now=now, payload={})
+        log.warning("case %d: %s (level %d)", case_id, reminder.kind, reminder.level)
+        return True
+
+    # ---- REST hand-off ---------------------------------------------------------------------------
+    def watch_rest_conversations(self, reader: TranscriptReader) -> int:
+        """Bring a REST resident's messages to a claimed case (the REST channel has no hand-off hook)."""
+        with self.Session() as s:
+            claimed = list(s.execute(select(Case).where(Case.status == CLAIMED, Case.channel == "rest")).scalars())
+        count = 0
+        for case in claimed:
+            with self.Session() as s:
+                mark = s.get(TrackerMark, case.sender_id)
+                after = mark.last_event_id if mark else 0
+            lines = reader.read(case.sender_id, after_id=after)
+            if lines:
+                count += with_retry(lambda c=case, ls=lines: self._take_rest_lines(c, ls))
+        return self._poke(count)
+
+    def _take_rest_lines(self, case: Case, lines: list[TranscriptLine]) -> int:
+        taken = 0
+        now = self.clock.now()
+        claimed_at = aware(case.claimed_at)
+        with self.Session.begin() as s:
+            mark = s.get(TrackerMark, case.sender_id)
+            if mark is None:
+                mark = TrackerMark(sender_id=case.sender_id, last_event_id=0)
+                s.add(mark)
+            known = set(s.execute(select(CaseEvent.detail).where(
+                CaseEvent.case_id == case.id, CaseEvent.kind == "resident_message",
+                CaseEvent.at >= claimed_at)).scalars())
+            for line in lines:
+                if line.event_id <= mark.last_event_id:
+                    continue
+                mark.last_event_id = line.event_id
+                if line.who != "resident" or line.at < claimed_at or line.text in known:
+                    continue
+                ev = CaseEvent(case_id=case.id, kind="resident_message", actor="resident", detail=line.text, at=now)
+                s.add(ev)
+                s.flush()
+                if self.settings.telegram_enabled:
+                    queue_forward(s, ev, now)
+                taken += 1
+        return taken

@@ -1,0 +1,225 @@
+"""Receiving from the counselors' group: button presses and replies, by webhook or long polling.
+
+Each update id is handled once (redeliveries, polling after a restart). Only members of the group
+(or the supervisor's chat) act on cases, and only from those chats; actions go through the commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from telegram import Bot, ReplyParameters
+from telegram.error import TelegramError
+
+from bot.db.engine import session_factory
+from bot.desk.commands import Actor, CaseCommands
+from bot.desk.models import Account, SeenUpdate, TelegramMessage
+from bot.desk.settings import DeskSettings
+from bot.desk.writes import with_retry
+from bot.timeutil import Clock
+
+log = logging.getLogger(__name__)
+MEMBER_OK = frozenset({"creator", "administrator", "member"})
+ALLOWED_UPDATES = ["message", "callback_query"]
+_DATA_RE = re.compile(r"^(claim|resolve):(\d{1,12})$")
+
+
+def display_name(user: dict[str, Any]) -> str:
+    """A Telegram user's name, for the case history."""
+    name = " ".join(p for p in (user.get("first_name"), user.get("last_name")) if p).strip()
+    if user.get("username"):
+        name = f"{name} (@{user['username']})" if name else f"@{user['username']}"
+    return name[:120] or f"Telegram {user.get('id')}"
+
+
+class TelegramUpdates:
+    """Handles updates from the group; `updates_state` is "failing" while Telegram cannot be reached."""
+
+    def __init__(self, bot: Bot, engine: Engine, settings: DeskSettings, commands: CaseCommands,
+                 clock: Clock) -> None:
+        """The bot, engine and commands are passed in."""
+        self.bot = bot
+        self.Session = session_factory(engine)
+        self.settings = settings
+        self.commands = commands
+        self.clock = clock
+        self._members: dict[tuple[str, int], tuple[bool, float]] = {}
+        self.updates_state = "ok"
+
+    async def shutdown(self) -> None:
+        """Close the bot's HTTP clients."""
+        try:
+            await self.bot.shutdown()
+        except Exception:  # shutting down anyway
+            log.debug("bot shutdown failed", exc_info=True)
+
+    # ---- who may act ---------------------------------------------------------------------------
+    def _allowed_chats(self) -> set[str]:
+        return {str(c) for c in (self.settings.counselor_chat_id, self.settings.supervisor_chat_id) if c}
+
+    async def is_member(self, user_id: int) -> bool:
+        """True when the user belongs to the counselors' group (or the supervisor's chat); cached briefly."""
+        now = time.monotonic()
+        for chat in self._allowed_chats():
+            cached = self._members.get((chat, user_id))
+            if cached and cached[1] > now:
+                if cached[0]:
+                    return True
+                continue
+            try:
+                await self.bot.initialize()
+                member = await self.bot.get_chat_member(chat_id=chat, user_id=user_id)
+            except TelegramError:
+                log.warning("could not check group membership")
+                continue
+            ok = member.status in MEMBER_OK or (member.status == "restricted" and bool(
+                getattr(member, "is_member", False)))
+            self._members[(chat, user_id)] = (ok, now + (60 if ok else 10))
+            if ok:
+                return True
+        return False
+
+    def _actor(self, user: dict[str, Any]) -> Actor:
+        uid = int(user["id"])
+        with self.Session() as s:
+            account = s.execute(select(Account).where(Account.telegram_user_id == uid, Account.active.is_(True))
+                                ).scalar_one_or_none()
+        aliases = frozenset({f"desk:{account.username}"}) if account else frozenset()
+        name = account.display_name if account else display_name(user)
+        return Actor(f"tg:{uid}", name, aliases)
+
+    # ---- handling --------------------------------------------------------------------------------
+    def _first_time(self, update_id: int | None) -> bool:
+        if update_id is None:
+            return True
+
+        def run() -> bool:
+            with self.Session.begin() as s:
+                if s.get(SeenUpdate, update_id) is not None:
+                    return False
+                s.add(SeenUpdate(update_id=update_id, at=self.clock.now()))
+                return True
+        return with_retry(run)
+
+    async def process_update(self, data: dict[str, Any]) -> None:
+        """Handle one update (from the webhook or getUpdates); each update id is handled once."""
+        if not await asyncio.to_thread(self._first_time, data.get("update_id")):
+            return
+        if "callback_query" in data:
+            await self._on_button(data["callback_query"])
+        elif "message" in data:
+            await self._on_message(data["message"])
+
+    async def _answer(self, query_id: str, text: str, alert: bool = False) -> None:
+        try:
+            await self.bot.initialize()
+            await self.bot.answer_callback_query(query_id, text=text[:200], show_alert=alert)
+        except TelegramError:
+            log.warning("could not answer a callback query")
+
+    async def _on_button(self, query: dict[str, Any]) -> None:
+        user = query.get("from") or {}
+        chat = str(((query.get("message") or {}).get("chat") or {}).get("id"))
+        if chat not in self._allowed_chats() or not user.get("id") or not await self.is_member(int(user["id"])):
+            log.info("refused a button press from outside the counselors' group")
+            await self._answer(query["id"], "Chỉ thành viên nhóm tư vấn mới thao tác được trên ca này.", alert=True)
+            return
+        match = _DATA_RE.match(query.get("data") or "")
+        if not match:
+            await self._answer(query["id"], "Nút này không còn dùng được.")
+            return
+        action, case_id = match.group(1), int(match.group(2))
+        actor = await asyncio.to_thread(self._actor, user)
+        command = self.commands.claim if action == "claim" else self.commands.resolve
+        outcome = await asyncio.to_thread(command, case_id, actor, "Telegram")
+        await self._answer(query["id"], outcome.message, alert=not outcome.ok)
+
+    def _case_of_message(self, chat: str, message_id: int) -> int | None:
+        with self.Session() as s:
+            return s.execute(select(TelegramMessage.case_id).where(
+                TelegramMessage.chat_id == chat, TelegramMessage.message_id == message_id)).scalar()
+
+    async def _on_message(self, msg: dict[str, Any]) -> None:
+        chat = str((msg.get("chat") or {}).get("id"))
+        replied = msg.get("reply_to_message") or {}
+        user = msg.get("from") or {}
+        text = msg.get("text")
+        if chat not in self._allowed_chats() or not replied or not text or user.get("is_bot"):
+            return
+        case_id = await asyncio.to_thread(self._case_of_message, chat, int(replied.get("message_id", 0)))
+        if case_id is None:
+            return
+        if not await self.is_member(int(user.get("id", 0))):
+            log.info("ignored a reply from outside the counselors' group")
+            return
+        actor = await asyncio.to_thread(self._actor, user)
+        outcome = await asyncio.to_thread(self.commands.reply, case_id, actor, text, "Telegram")
+        if outcome.ok and outcome.event_id is not None:
+            await asyncio.to_thread(self.commands.ack_telegram_reply, case_id, outcome.event_id, chat,
+                                    int(msg["message_id"]))
+            return
+        try:
+            await self.bot.send_message(chat_id=chat, text=outcome.message,
+                                        reply_parameters=ReplyParameters(message_id=int(msg["message_id"]),
+                                                                         allow_sending_without_reply=True))
+        except TelegramError:
+            log.warning("could not tell a counselor why a reply was refused")
+
+    # ---- transports ----------------------------------------------------------------------------
+    async def poll_forever(self) -> None:
+        """Long polling: getUpdates in a loop, for desks without a public HTTPS URL."""
+        offset: int | None = None
+        failures = 0
+        while True:
+            try:
+                await self.bot.initialize()
+                if offset is None:
+                    await self.bot.delete_webhook()
+                updates = await self.bot.get_updates(offset=offset or 0, timeout=int(self.settings.poll_timeout),
+                                                     allowed_updates=ALLOWED_UPDATES)
+                self.updates_state = "ok"
+                failures = 0
+            except TelegramError as exc:
+                failures += 1
+                self.updates_state = "failing"
+                log.warning("getUpdates failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            if offset is None:
+                offset = 0
+            for update in updates:
+                offset = max(offset, update.update_id + 1)
+                try:
+                    await self.process_update(update.to_dict())
+                except Exception:  # one bad update must not stop polling
+                    log.exception("could not handle a Telegram update")
+
+    async def register_webhook_forever(self) -> None:
+        """setWebhook with the secret token, retried until Telegram accepts it."""
+        url = f"{self.settings.public_url}/telegram/webhook"
+        failures = 0
+        while True:
+            try:
+                await self.bot.initialize()
+                await self.bot.set_webhook(url=url, secret_token=self.settings.effective_webhook_secret,
+                                           allowed_updates=ALLOWED_UPDATES)
+                self.updates_state = "ok"
+                log.info("Telegram webhook registered")
+                return
+            except TelegramError as exc:
+                failures += 1
+                self.updates_state = "failing"
+                log.warning("setWebhook failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(min(60.0, 2 ** min(failures, 6)))
+
+    def prune_seen_updates(self) -> None:
+        """Forget handled update ids older than two days."""
+        with self.Session.begin() as s:
+            s.execute(delete(SeenUpdate).where(SeenUpdate.at < self.clock.now() - timedelta(days=2)))
