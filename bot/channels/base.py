@@ -21,11 +21,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.collector import Handler, LiveOutputChannel
-from bot.channels.delivery import Sender
 from bot.channels.inbox import InboxWorker
 from bot.channels.items import Item
 from bot.channels.runtime import ChannelRuntime, acquire_shared_runtime, release_shared_runtime
 from bot.config import load_dotenv
+from bot.sending.sender import Sender
 
 log = logging.getLogger(__name__)
 

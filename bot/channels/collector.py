@@ -13,10 +13,10 @@ from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 
-from bot.channels.delivery import Outbound
 from bot.channels.items import BotReply, Item, Part
-from bot.channels.splitting import split_text
 from bot.replies import carries_case
+from bot.sending.outbound import Outbound
+from bot.sending.splitting import split_text
 
 log = logging.getLogger(__name__)
 

@@ -27,11 +27,11 @@ from bot.channels.collector import Handler, run_assistant
 from bot.channels.items import BotReply, Item, Part
 from bot.channels.runtime import ChannelRuntime
 from bot.channels.safety_net import case_opened_for, safety_reply
-from bot.channels.splitting import text_parts
 from bot.channels.turn import MAX_ATTEMPTS, Turn, decide_turn
 from bot.content.library import Library
 from bot.outbox.errors import DeliveryError
 from bot.senders import sender_ref
+from bot.sending.splitting import text_parts
 from bot.triage import TriageResult
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""The channels' vocabulary: an incoming event (Item), a reply part, and what one assistant turn said.
+"""The channels' vocabulary: an incoming event (Item) and what one assistant turn said (reply parts: bot.sending).
 
 Plain data only, so the parsers, the turn policy and the inbox share it without importing each other.
 """
@@ -9,13 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.channels.models import PENDING
+from bot.sending.splitting import Part
 
 # Kinds of events the platforms' webhooks are reduced to.
 TEXT, ATTACHMENT, WELCOME, UNFOLLOW, NOOP = "text", "attachment", "welcome", "unfollow", "noop"
 DELETE_REQUEST_TEXT = "xóa dữ liệu của tôi"  # what a "delete my data" button or command sends to the assistant
 
-Buttons = list[dict[str, str]]
-Part = tuple[str, Buttons | None]  # one reply under the platform limit, with buttons on the last part
 
 
 @dataclass

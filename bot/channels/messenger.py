@@ -2,30 +2,28 @@
 
 Configured in credentials.yml as `bot.channels.messenger.MessengerInput:` (settings from FB_* variables).
 POST /webhooks/messenger/webhook is verified with X-Hub-Signature-256 on the raw body and every event
-of every entry is kept; GET answers the subscription handshake. Replies use the RESPONSE type, a
-counselor's the HUMAN_AGENT tag; Graph API errors become RetryLater / GiveUp.
+of every entry is kept; GET answers the subscription handshake. Replies go out through
+`bot.sending.messenger.MessengerSender`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
-from bot.channels.delivery import Sender, http_failure
-from bot.channels.items import ATTACHMENT, DELETE_REQUEST_TEXT, TEXT, WELCOME, Buttons, Item
+from bot.channels.items import ATTACHMENT, DELETE_REQUEST_TEXT, TEXT, WELCOME, Item
 from bot.channels.runtime import ChannelRuntime
-from bot.channels.settings import MessengerSettings
-from bot.outbox.errors import GiveUp, RetryLater
+from bot.sending.messenger import MessengerSender
+from bot.sending.sender import Sender
+from bot.sending.settings import MessengerSettings
 
 log = logging.getLogger(__name__)
 
@@ -170,56 +168,3 @@ class MessengerInput(ResidentChannel):
     def make_sender(self, runtime: ChannelRuntime) -> Sender:
         """The Send API sender over the runtime's HTTP session."""
         return MessengerSender(runtime.http, self.settings, runtime.settings.send_timeout)
-
-
-# Graph API error codes worth retrying: unknown/temporary/rate limits/temporary send failure.
-_GRAPH_RETRY = {1, 2, 4, 17, 32, 613, 1200}
-
-
-class MessengerSender:
-    """Messenger Send API (`/me/messages`)."""
-
-    channel = "messenger"
-
-    def __init__(self, http: aiohttp.ClientSession, settings: MessengerSettings, timeout: float) -> None:
-        """The HTTP session is passed in."""
-        self.http, self.settings, self.timeout = http, settings, timeout
-
-    async def send_part(self, platform_id: str, text: str, buttons: Buttons | None, by_human: bool,
-                        ctx: dict[str, Any]) -> None:
-        """RESPONSE for the bot; MESSAGE_TAG + HUMAN_AGENT only for a counselor's reply."""
-        message: dict[str, Any] = {"text": text}
-        if buttons:
-            message["quick_replies"] = [
-                {"content_type": "text", "title": (b.get("title") or "")[:20],
-                 "payload": (b.get("payload") or b.get("title") or "")[:1000]} for b in buttons[:13]]
-        body: dict[str, Any] = {"recipient": {"id": platform_id}, "message": message}
-        if by_human:
-            body.update(messaging_type="MESSAGE_TAG", tag="HUMAN_AGENT")
-        else:
-            body["messaging_type"] = "RESPONSE"
-        url = f"{self.settings.graph_base_url}/{self.settings.graph_version}/me/messages"
-        try:
-            async with self.http.post(url, json=body, params={"access_token": self.settings.page_access_token},
-                                      timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
-                status = resp.status
-                retry_after = resp.headers.get("Retry-After")
-                try:
-                    data = await resp.json(content_type=None)
-                except ValueError:
-                    data = None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise RetryLater(type(exc).__name__) from exc
-        if status == 200 and isinstance(data, dict) and data.get("message_id"):
-            return
-        error = data.get("error") if isinstance(data, dict) else None
-        if isinstance(error, dict):
-            code, sub = error.get("code"), error.get("error_subcode")
-            reason = f"messenger:{code}" + (f"/{sub}" if sub else "")
-            if code in _GRAPH_RETRY or error.get("is_transient") or status >= 500 or status == 429:
-                raise RetryLater(reason)
-            raise GiveUp(reason)
-        raise http_failure(status if status != 200 else 502, retry_after)
-
-    async def close(self) -> None:
-        """Nothing to release (the session belongs to the caller)."""

@@ -1,4 +1,4 @@
-"""Tables of the channels: the inbox (seen ids + durable queue) and the Zalo token pair (replies use the one outbox)."""
+"""Tables of the channels: the inbox (seen ids + durable queue); replies use the one outbox, Zalo tokens bot.sending."""
 
 from __future__ import annotations
 
@@ -35,16 +35,3 @@ class InboxMessage(Base):
                       Index("ix_channel_inbox_status_lease", "status", "lease_until"),
                       Index("ix_channel_inbox_expires", "expires_at"))
 
-
-class ZaloToken(Base):
-    """The Zalo OA token pair; `version` is the compare-and-swap guard, `lease_*` the refresh lock."""
-
-    __tablename__ = "zalo_oa_tokens"
-    app_id = Column(String(64), primary_key=True)
-    access_token = Column(Text, nullable=False)
-    refresh_token = Column(Text, nullable=False)
-    expires_at = Column(DateTime(timezone=True), nullable=True)
-    version = Column(Integer, nullable=False, default=1)
-    lease_owner = Column(String(64), nullable=True)
-    lease_until = Column(DateTime(timezone=True), nullable=True)
-    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

@@ -17,7 +17,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cases.store import CaseStore
-from bot.channels.delivery import Outbound
 from bot.channels.settings import RuntimeSettings
 from bot.channels.store import BOT_REPLY, WRITE_LOCK
 from bot.channels.writer import DbWriter
@@ -26,6 +25,7 @@ from bot.content.library import Library
 from bot.content.reloading import ContentLibrary
 from bot.outbox.dispatcher import Delivery, Dispatcher
 from bot.runtime import process_runtime
+from bot.sending.outbound import Outbound
 from bot.timeutil import SystemClock
 
 log = logging.getLogger(__name__)

@@ -2,8 +2,8 @@
 
 A separate bot from the counselors' desk bot. Configured in credentials.yml as
 `bot.channels.telegram.TelegramInput:` (settings from TELEGRAM_RESIDENT_* variables). Updates are
-accepted only with the secret token set in setWebhook; private chats only. Sending goes through
-`bot.clients.telegram` (one client builder, one error mapping: a refusal is final for a resident).
+accepted only with the secret token set in setWebhook; private chats only. Replies go out through
+`bot.sending.telegram.TelegramSender` (on `bot.clients.telegram`: a refusal is final for a resident).
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 
 from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
-from bot.channels.delivery import Sender
-from bot.channels.items import ATTACHMENT, DELETE_REQUEST_TEXT, NOOP, TEXT, WELCOME, Buttons, Item
+from bot.channels.items import ATTACHMENT, DELETE_REQUEST_TEXT, NOOP, TEXT, WELCOME, Item
 from bot.channels.runtime import ChannelRuntime
-from bot.channels.settings import TelegramSettings
-from bot.clients.telegram import call, make_bot
 from bot.outbox.errors import DeliveryError
+from bot.sending.sender import Sender
+from bot.sending.settings import TelegramSettings
+from bot.sending.telegram import TelegramSender
 
 log = logging.getLogger(__name__)
 
@@ -113,48 +113,3 @@ class TelegramInput(ResidentChannel):
             await sender.answer_callback(query_id)
         except DeliveryError as exc:
             log.warning("could not answer a callback query: %s", exc.reason)
-
-
-def inline_keyboard(buttons: Buttons | None) -> InlineKeyboardMarkup | None:
-    """Buttons as an inline keyboard; callback data is cut to Telegram's 64 bytes."""
-    rows = []
-    for b in buttons or []:
-        title = (b.get("title") or "").strip()
-        data = b.get("payload") or title
-        if len(data.encode("utf-8")) > 64:
-            data = title.encode("utf-8")[:64].decode("utf-8", "ignore")
-        if title and data:
-            rows.append([InlineKeyboardButton(title, callback_data=data)])
-    return InlineKeyboardMarkup(rows) if rows else None
-
-
-class TelegramSender:
-    """The residents' Telegram bot, through python-telegram-bot."""
-
-    channel = "telegram"
-
-    def __init__(self, settings: TelegramSettings, timeout: float, bot: Bot | None = None) -> None:
-        """A `telegram.Bot` is built here unless one is passed in (it connects on first use)."""
-        self.settings, self.timeout = settings, timeout
-        self.bot = bot or make_bot(settings.bot_token, settings.bot_base_url, timeout=timeout, pool_size=32)
-
-    async def send_part(self, platform_id: str, text: str, buttons: Buttons | None, by_human: bool,
-                        ctx: dict[str, Any]) -> None:
-        """sendMessage, with buttons as an inline keyboard."""
-        await call(self.bot.send_message, refusals_final=True, chat_id=_chat_id(platform_id), text=text,
-                   reply_markup=inline_keyboard(buttons))
-
-    async def answer_callback(self, query_id: str) -> None:
-        """Answer a callback query (stops the button's spinner)."""
-        await call(self.bot.answer_callback_query, refusals_final=True, callback_query_id=query_id)
-
-    async def close(self) -> None:
-        """Close the bot's HTTP connections."""
-        try:
-            await self.bot.shutdown()
-        except Exception:  # closing must not fail the caller
-            log.debug("telegram bot shutdown failed", exc_info=True)
-
-
-def _chat_id(platform_id: str) -> int | str:
-    return int(platform_id) if platform_id.lstrip("-").isdigit() else platform_id

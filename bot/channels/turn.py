@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.channels.items import ATTACHMENT, NOOP, TEXT, UNFOLLOW, WELCOME, BotReply, Item, Part
-from bot.channels.splitting import text_parts
 from bot.content.library import Library
 from bot.replies import ATTACHMENT_NAMES, WELCOME_FALLBACK, apology_reply, attachment_reply
+from bot.sending.splitting import text_parts
 from bot.triage import TriageResult, assess
 
 log = logging.getLogger(__name__)

@@ -1,29 +1,24 @@
 """Zalo Official Account channel: events in at POST /webhooks/zalo/webhook, customer-service messages out.
 
 Configured in credentials.yml as `bot.channels.zalo.ZaloInput:` (settings from ZALO_* variables).
-Webhooks are verified on the raw body; sending refreshes the access token once on -216
-(bot.channels.zalo_auth) and maps Zalo's answers to RetryLater / GiveUp.
+Webhooks are verified on the raw body; replies go out through `bot.sending.zalo.ZaloSender`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
-
 from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
-from bot.channels.delivery import Sender, http_failure
-from bot.channels.items import ATTACHMENT, TEXT, UNFOLLOW, WELCOME, Buttons, Item
+from bot.channels.items import ATTACHMENT, TEXT, UNFOLLOW, WELCOME, Item
 from bot.channels.runtime import ChannelRuntime
-from bot.channels.settings import ZaloSettings
-from bot.channels.splitting import MAX_CHARS
-from bot.channels.zalo_auth import TokenError, ZaloTokens
-from bot.outbox.errors import GiveUp, RetryLater
+from bot.sending.sender import Sender
+from bot.sending.settings import ZaloSettings
+from bot.sending.zalo import ZaloSender
+from bot.sending.zalo_tokens import ZaloTokens
 
 log = logging.getLogger(__name__)
 
@@ -121,66 +116,3 @@ class ZaloInput(ResidentChannel):
         rt = runtime.settings
         tokens = ZaloTokens(runtime.engine, runtime.http, self.settings, rt.worker_id, timeout=rt.send_timeout)
         return ZaloSender(runtime.http, self.settings, tokens, rt.send_timeout)
-
-
-def options_text(buttons: Buttons | None) -> str:
-    """Buttons as a text list (Zalo customer-service messages are plain text)."""
-    titles = [b.get("title", "").strip() for b in buttons or [] if b.get("title")]
-    return ("Bạn có thể trả lời:\n" + "\n".join(f"• {t}" for t in titles)) if titles else ""
-
-
-class ZaloSender:
-    """Zalo OA customer-service messages (`/v3.0/oa/message/cs`)."""
-
-    channel = "zalo"
-
-    def __init__(self, http: aiohttp.ClientSession, settings: ZaloSettings, tokens: ZaloTokens,
-                 timeout: float) -> None:
-        """`tokens` gives the current access token and refreshes a stale one."""
-        self.http, self.settings, self.tokens, self.timeout = http, settings, tokens, timeout
-
-    async def send_part(self, platform_id: str, text: str, buttons: Buttons | None, by_human: bool,
-                        ctx: dict[str, Any]) -> None:
-        """Send one text; -216 → one refresh and one retry; -32 retried; window errors are final."""
-        options = options_text(buttons)
-        texts = [f"{text}\n\n{options}"] if options and len(text) + len(options) + 2 <= MAX_CHARS else \
-            [t for t in (text, options) if t]
-        for piece in texts[ctx.setdefault("zalo_done", 0):]:
-            try:
-                token = await self.tokens.current()
-                code = await self._post(token, platform_id, piece)
-                if code == -216 and not ctx.get("refreshed"):
-                    ctx["refreshed"] = True
-                    token = await self.tokens.refresh(token)
-                    code = await self._post(token, platform_id, piece)
-            except TokenError as exc:
-                raise GiveUp("zalo:token") from exc
-            if code == -32:
-                raise RetryLater("zalo:-32")
-            if code != 0:
-                raise GiveUp(f"zalo:{code}")
-            ctx["zalo_done"] += 1
-
-    async def _post(self, token: str, user_id: str, text: str) -> int:
-        url = f"{self.settings.api_base_url}/v3.0/oa/message/cs"
-        body = {"recipient": {"user_id": user_id}, "message": {"text": text}}
-        try:
-            async with self.http.post(url, json=body, headers={"access_token": token},
-                                      timeout=aiohttp.ClientTimeout(total=self.timeout)) as resp:
-                if resp.status != 200:
-                    raise http_failure(resp.status, resp.headers.get("Retry-After"))
-                try:
-                    data = await resp.json(content_type=None)
-                except ValueError:
-                    raise GiveUp("zalo:bad response") from None
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            raise RetryLater(type(exc).__name__) from exc
-        if not isinstance(data, dict) or "error" not in data:
-            raise GiveUp("zalo:bad response")
-        try:
-            return int(data["error"])
-        except (TypeError, ValueError):
-            raise GiveUp("zalo:bad response") from None
-
-    async def close(self) -> None:
-        """Nothing to release (the session belongs to the caller)."""

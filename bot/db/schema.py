@@ -12,7 +12,8 @@ import bot.channels.models
 import bot.desk.models
 import bot.outbox.models
 import bot.privacy
-import bot.review_queue  # noqa: F401
+import bot.review_queue
+import bot.sending.models  # noqa: F401
 from bot.db.base import Base
 
 

@@ -15,6 +15,7 @@ from bot.config import env, load_dotenv
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
 from bot.desk.settings import DeskSettings, settings_from_env
+from bot.sending.outbound import build_outbound
 
 log = logging.getLogger("bot.desk")
 
@@ -33,10 +34,8 @@ async def build_app(settings: DeskSettings, token: str) -> web.Application:
     set_process_runtime(runtime)
     http = aiohttp.ClientSession()
     try:
-        from bot.channels.outbound import build_outbound
-
         outbound = build_outbound(http, runtime.store.engine)
-    except Exception:  # a channel misconfiguration (or a broken channels package) must not stop the desk
+    except Exception:  # a platform misconfiguration must not stop the desk
         log.exception("could not set up the channel senders: counselor replies go to the transcript only")
         outbound = None
     bot = None

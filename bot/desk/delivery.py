@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 class ResidentSender(Protocol):
-    """What the channels provide to reach a resident (bot.channels.outbound.Outbound)."""
+    """What the channels provide to reach a resident (bot.sending.outbound.Outbound)."""
 
     async def send_text(self, sender_id: str, text: str, *, by_human: bool = False) -> None:
         """Send a text to a channel-prefixed sender id; raises RetryLater / GiveUp on failure."""
@@ -62,7 +62,7 @@ def resident_handlers(outbound: ResidentSender | None, rasa: RasaEvents | None,
         if outbound is None:
             if "outbound" not in warned:
                 warned.add("outbound")
-                log.warning("no channel sender (bot.channels.outbound) available; counselor messages reach "
+                log.warning("no channel sender (bot.sending.outbound) available; counselor messages reach "
                             "residents only through the conversation transcript")
             raise GiveUp("no channel sender available")
         await outbound.send_text(str(item.payload["sender_id"]), str(item.payload["text"]),

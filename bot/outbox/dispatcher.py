@@ -123,7 +123,9 @@ class Dispatcher:
                 if row.lane in busy:
                     continue
                 lease = aware(row.lease_until)
-                if aware(row.next_attempt_at) > now or (lease is not None and lease > now):
+                # A row never tried is due at once: it may have been stamped by another process's clock.
+                waiting = row.attempts > 0 and aware(row.next_attempt_at) > now
+                if waiting or (lease is not None and lease > now):
                     continue
                 row.lease_until = now + LEASE
                 row.lease_owner = self.owner

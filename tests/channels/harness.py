@@ -19,38 +19,29 @@ from sqlalchemy.engine import Engine
 
 from bot.channels.base import ResidentChannel
 from bot.channels.models import InboxMessage
-from bot.channels.outbound import build_outbound
 from bot.channels.runtime import ChannelRuntime
 from bot.channels.settings import RuntimeSettings
 from bot.channels.store import BOT_REPLY
 from bot.content.library import Library
 from bot.content.reloading import ContentLibrary
 from bot.outbox.models import OutboxItem
+from bot.sending.outbound import build_outbound
 
-ZALO_APP_ID = "zalo-app-1"
-ZALO_APP_SECRET = "zalo-app-secret"
-ZALO_OA_KEY = "zalo-oa-secret-key"
-FB_APP_SECRET = "fb-app-secret"
-FB_VERIFY = "fb-verify-token"
-FB_PAGE_TOKEN = "PAGE-TOKEN"
-TG_TOKEN = "7000001:RESIDENT-TEST-TOKEN"
-TG_SECRET = "tg-webhook-secret"
+# The platforms' test credentials and fake-server environment are the sending tests'; re-exported for the channels.
+from tests.sending.helpers import FB_APP_SECRET as FB_APP_SECRET
+from tests.sending.helpers import FB_PAGE_TOKEN as FB_PAGE_TOKEN
+from tests.sending.helpers import FB_VERIFY as FB_VERIFY
+from tests.sending.helpers import TG_SECRET as TG_SECRET
+from tests.sending.helpers import TG_TOKEN as TG_TOKEN
+from tests.sending.helpers import ZALO_APP_ID as ZALO_APP_ID
+from tests.sending.helpers import ZALO_APP_SECRET as ZALO_APP_SECRET
+from tests.sending.helpers import ZALO_OA_KEY as ZALO_OA_KEY
+from tests.sending.helpers import platform_env
 
 
 def channel_env(zalo: Any = None, graph: Any = None, telegram: Any = None) -> dict[str, str]:
     """Environment variables pointing the channels at the fake servers given."""
-    env: dict[str, str] = {}
-    if zalo is not None:
-        env.update(ZALO_APP_ID=ZALO_APP_ID, ZALO_APP_SECRET=ZALO_APP_SECRET, ZALO_OA_SECRET_KEY=ZALO_OA_KEY,
-                   ZALO_ACCESS_TOKEN="AT-1", ZALO_REFRESH_TOKEN="RT-1", ZALO_API_BASE_URL=zalo.base_url,
-                   ZALO_OAUTH_BASE_URL=zalo.base_url)
-    if graph is not None:
-        env.update(FB_VERIFY_TOKEN=FB_VERIFY, FB_APP_SECRET=FB_APP_SECRET, FB_PAGE_ACCESS_TOKEN=FB_PAGE_TOKEN,
-                   FB_GRAPH_BASE_URL=graph.base_url, FB_GRAPH_VERSION=graph.version)
-    if telegram is not None:
-        env.update(TELEGRAM_RESIDENT_BOT_TOKEN=telegram.token, TELEGRAM_RESIDENT_WEBHOOK_SECRET=TG_SECRET,
-                   TELEGRAM_API_BASE_URL=telegram.api_root)
-    return env
+    return platform_env(zalo, graph, telegram)
 
 
 def fast_settings(**overrides: Any) -> RuntimeSettings:

@@ -20,13 +20,13 @@ from bot.channels import inbox, store
 from bot.channels.items import Item
 from bot.channels.messenger import MessengerInput
 from bot.channels.models import InboxMessage
-from bot.channels.splitting import split_text
 from bot.channels.telegram import TelegramInput
 from bot.channels.zalo import ZaloInput
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
 from bot.outbox.dispatcher import Delivery, Dispatcher
 from bot.outbox.models import OutboxItem
+from bot.sending.splitting import split_text
 from bot.timeutil import SystemClock, utcnow
 from tests.channels.harness import (
     ZALO_APP_ID,

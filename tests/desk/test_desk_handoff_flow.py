@@ -21,7 +21,6 @@ from bot.cases.models import CLAIMED, RESOLVED
 from bot.cases.store import CaseStore
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
-from tests.desk.fake_rasa import FakeRasa
 from tests.desk.helpers import (
     API_TOKEN,
     COUNSELORS,
@@ -30,6 +29,7 @@ from tests.desk.helpers import (
     DeskProcess,
     eventually,
 )
+from tests.fakes.rasa import FakeRasa
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.asyncio

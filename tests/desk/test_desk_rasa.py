@@ -10,7 +10,7 @@ import pytest
 
 from bot.desk.rasa import RasaClient, TranscriptReader, bot_event, tracker_engine
 from bot.outbox.errors import RetryLater
-from tests.desk.fake_rasa import FakeRasa
+from tests.fakes.rasa import FakeRasa
 
 pytestmark = pytest.mark.asyncio
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)

@@ -13,7 +13,7 @@ import requests
 from bot.staff.cli import Tool, main
 from bot.staff.deploy import RasaAPI, deploy_model, restore_files
 from bot.staff.pipeline import Paths, sha256
-from tests.staff.fake_rasa import serve
+from tests.fakes.rasa import serve
 
 TOKEN = "test-token"  # the fake server's token, not a secret
 

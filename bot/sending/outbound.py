@@ -1,18 +1,20 @@
 """Sending to a resident by channel-prefixed sender id: retries within a window, loud failure records.
 
+`build_outbound(http, engine)` gives an `Outbound` with a sender for every platform configured in the
+environment; sending to another platform raises GiveUp("channel not configured").
 `Outbound.send_text("zalo:<id>", text)` splits the text under the platform limit; each part is
 retried on `RetryLater` (timeouts, 5xx, rate limits) with backoff and jitter, at least as long as
 the platform asked, within the retry window. A part that cannot be delivered raises `RetryLater`
 (still temporary when the window closed) or `GiveUp`, after being recorded in `delivery_failures`.
-Platform senders live in their channel's module; `bot.channels.outbound.build_outbound` assembles them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Protocol
+from typing import Any
 
+import aiohttp
 from sqlalchemy.engine import Engine
 from tenacity import (
     AsyncRetrying,
@@ -23,39 +25,20 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from bot.channels.items import Buttons
-from bot.channels.splitting import split_text
-from bot.outbox.errors import DeliveryError, GiveUp, RetryLater
+from bot.outbox.errors import GiveUp, RetryLater
 from bot.outbox.failures import record_failure
 from bot.senders import PUSH_CHANNELS, parse_sender, sender_ref
+from bot.sending.messenger import MessengerSender
+from bot.sending.sender import Sender
+from bot.sending.settings import MessengerSettings, SendSettings, SendSettingsLike, TelegramSettings, ZaloSettings
+from bot.sending.splitting import Buttons, split_text
+from bot.sending.telegram import TelegramSender
+from bot.sending.zalo import ZaloSender
+from bot.sending.zalo_tokens import ZaloTokens
 
 log = logging.getLogger(__name__)
 
-
-class Sender(Protocol):
-    """Sends one part (already under the limit) to one platform user."""
-
-    channel: str
-
-    async def send_part(self, platform_id: str, text: str, buttons: Buttons | None, by_human: bool,
-                        ctx: dict[str, Any]) -> None:
-        """Raise RetryLater or GiveUp on failure; `ctx` survives the retries of one part."""
-
-    async def close(self) -> None:
-        """Release resources."""
-
-
-def http_failure(status: int, retry_after: str | None = None) -> DeliveryError:
-    """An HTTP error status as the delivery vocabulary: 429 and 5xx are temporary, the rest final."""
-    if status == 429:
-        try:
-            wait = float(retry_after) if retry_after else None
-        except ValueError:
-            wait = None
-        return RetryLater("http 429", wait)
-    if status >= 500:
-        return RetryLater(f"http {status}")
-    return GiveUp(f"http {status}")
+__all__ = ["Outbound", "Sender", "build_outbound"]
 
 
 class Outbound:
@@ -127,3 +110,21 @@ class Outbound:
         """Release the senders' own resources (the HTTP session belongs to the caller)."""
         for sender in self.senders.values():
             await sender.close()
+
+
+def build_outbound(http: aiohttp.ClientSession, engine: Engine, settings: SendSettingsLike | None = None,
+                   env: dict[str, str] | None = None) -> Outbound:
+    """An Outbound for every channel configured in the environment (others raise GiveUp when used)."""
+    rt = settings or SendSettings.from_env(env)
+    senders: dict[str, Sender] = {}
+    zalo, _ = ZaloSettings.from_env(env)
+    if zalo:
+        tokens = ZaloTokens(engine, http, zalo, rt.worker_id, timeout=rt.send_timeout)
+        senders["zalo"] = ZaloSender(http, zalo, tokens, rt.send_timeout)
+    messenger, _ = MessengerSettings.from_env(env)
+    if messenger:
+        senders["messenger"] = MessengerSender(http, messenger, rt.send_timeout)
+    telegram, _ = TelegramSettings.from_env(env)
+    if telegram:
+        senders["telegram"] = TelegramSender(telegram, rt.send_timeout)
+    return Outbound(senders, engine, retry_window=rt.retry_window, max_attempts=rt.max_attempts)

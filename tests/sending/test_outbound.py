@@ -8,24 +8,20 @@ from datetime import timedelta
 
 import pytest
 
-from bot.channels.outbound import build_outbound
-from bot.channels.splitting import MAX_CHARS, split_text
-from bot.channels.zalo_auth import read_tokens
 from bot.outbox.errors import GiveUp, RetryLater
 from bot.outbox.failures import recent_urgent_send_failures
+from bot.sending.outbound import build_outbound
+from bot.sending.splitting import MAX_CHARS, split_text
+from bot.sending.zalo_tokens import read_tokens
 from bot.timeutil import utcnow
-from tests.channels.harness import (
-    FB_PAGE_TOKEN,
-    ZALO_APP_ID,
-    channel_env,
-    fast_settings,
-)
+from tests.sending.helpers import FB_PAGE_TOKEN, ZALO_APP_ID, fast_send_settings
+from tests.sending.helpers import platform_env as channel_env
 
 LONG_VI = " ".join(f"Câu thứ {i} nói về quyền được sống an toàn, không bị bạo lực trong gia đình." for i in range(80))
 
 
 def outbound_for(http, engine, env, **overrides):
-    out = build_outbound(http, engine, fast_settings(**overrides), env)
+    out = build_outbound(http, engine, fast_send_settings(**overrides), env)
     out.wait_base, out.wait_max = 0.02, 0.2
     return out
 

@@ -1,11 +1,15 @@
-"""Splitting long text under the platforms' limit, at paragraph and sentence ends, never inside a letter."""
+"""Splitting long text under the platforms' limit, at paragraph and sentence ends, never inside a letter.
+
+Also the shape of one reply part (`Part`: text under the limit, with buttons on the last part).
+"""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 
-from bot.channels.items import Part
+Buttons = list[dict[str, str]]     # each {"title": ..., "payload": ...}
+Part = tuple[str, Buttons | None]  # one reply under the platform limit, with buttons on the last part
 
 MAX_CHARS = 1990  # every platform's limit is at least 2,000 characters
 

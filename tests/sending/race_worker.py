@@ -1,6 +1,6 @@
 """A separate worker process for the token-refresh race test: sends one Zalo message and exits.
 
-Run as `python -m tests.channels.race_worker <database url> <fake zalo url> <user id> <worker id>`.
+Run as `python -m tests.sending.race_worker <database url> <fake zalo url> <user id> <worker id>`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import sys
 
 import aiohttp
 
-from bot.channels.outbound import build_outbound
 from bot.db.engine import make_engine
 from bot.outbox.errors import DeliveryError
-from tests.channels.harness import channel_env, fast_settings
+from bot.sending.outbound import build_outbound
+from tests.sending.helpers import fast_send_settings, platform_env
 
 
 class _Fake:
@@ -26,8 +26,8 @@ async def main(db_url: str, zalo_url: str, user_id: str, worker: str) -> int:
     """Send one message through a fresh engine and Outbound; print the outcome as JSON."""
     engine = make_engine(db_url)
     async with aiohttp.ClientSession() as http:
-        out = build_outbound(http, engine, fast_settings(worker_id=worker, retry_window=20.0),
-                             channel_env(zalo=_Fake(zalo_url)))
+        out = build_outbound(http, engine, fast_send_settings(worker_id=worker, retry_window=20.0),
+                             platform_env(zalo=_Fake(zalo_url)))
         try:
             await out.send_text(f"zalo:{user_id}", f"Tin nhắn từ {worker}")
             print(json.dumps({"ok": True}))

@@ -10,11 +10,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.channels.settings import ZaloSettings
-from bot.channels.zalo_auth import TokenError, ZaloTokens, read_tokens, seed_tokens
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
-from tests.channels.harness import ZALO_APP_ID, channel_env
+from bot.sending.settings import ZaloSettings
+from bot.sending.zalo_tokens import TokenError, ZaloTokens, read_tokens, seed_tokens
+from tests.sending.helpers import ZALO_APP_ID
+from tests.sending.helpers import platform_env as channel_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +46,7 @@ async def test_two_processes_racing_refresh_only_once(zalo, tmp_path) -> None:
     zalo.hold_expired_until(2)      # … at the same moment
     zalo.refresh_delay = 0.3
     procs = [await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.channels.race_worker", url, zalo.base_url, f"u{i}", f"proc-{i}",
+        sys.executable, "-m", "tests.sending.race_worker", url, zalo.base_url, f"u{i}", f"proc-{i}",
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE) for i in range(2)]
     outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), timeout=60)
     results = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
