@@ -119,7 +119,8 @@ class SessionManager:
     def login_csrf_ok(self, request: web.Request, token: str) -> bool:
         """True when the form token matches the login cookie."""
         nonce = request.cookies.get(LOGIN_COOKIE)
-        return bool(nonce and token) and hmac.compare_digest(self._digest("login", nonce), token)
+        return bool(nonce and token) and hmac.compare_digest(self._digest("login", nonce).encode("utf-8"),
+                                                             token.encode("utf-8"))
 
     # ---- password check with a small brake on guessing --------------------------------------------
     def _throttled(self, username: str) -> bool:

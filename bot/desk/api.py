@@ -29,7 +29,9 @@ def bearer_ok(request: web.Request, token: str) -> bool:
     """Constant-time check of `Authorization: Bearer <token>`."""
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    # Bytes, not str: compare_digest refuses a non-ASCII str (a garbage header must be a 401, not a 500).
+    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8"),
+                                                                             token.encode("utf-8"))
 
 
 @web.middleware

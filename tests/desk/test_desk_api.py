@@ -55,3 +55,10 @@ async def test_health_fails_while_an_urgent_reply_could_not_be_delivered(aiohttp
     clock.advance(minutes=61)  # the window is the last hour
     resp = await client.get("/health")
     assert resp.status == 200 and (await resp.json())["urgent_deliveries"] == "ok"
+
+
+async def test_a_garbage_bearer_is_a_401_not_a_500(aiohttp_client, engine) -> None:
+    client = await aiohttp_client(create_app(desk_runtime(engine), TOKEN))
+    for header in ("Bearer tôi-là-token", "Bearer \u00e9\u00e9", "Basic xyz", "Bearer"):
+        assert (await client.get("/api/cases", headers={"Authorization": header})).status == 401
+    assert (await client.get("/api/cases", headers={"Authorization": f"Bearer {TOKEN}"})).status == 200

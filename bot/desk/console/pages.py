@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlsplit
 
 import jinja2
 from aiohttp import web
@@ -67,8 +67,12 @@ def redirect(location: str, flash: str | None = None) -> web.HTTPSeeOther:
     return exc
 
 
-def _safe_next(value: str | None) -> str:
-    ok = value and value.startswith("/") and not value.startswith("//") and "\\" not in value
+def safe_next(value: str | None) -> str:
+    """A local path to go to after login, else "/" (browsers drop tabs and newlines: `/\t/evil` is `//evil`)."""
+    if not value or "\\" in value or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return "/"
+    parts = urlsplit(value)
+    ok = value.startswith("/") and not value.startswith("//") and not parts.scheme and not parts.netloc
     return value if ok else "/"
 
 
@@ -77,7 +81,7 @@ async def login_page(request: web.Request) -> web.Response:
     if current_user(request):
         raise web.HTTPSeeOther("/")
     token, fresh = request.app[keys.SESSIONS].login_csrf(request)
-    response = render(request, "login.html", login_csrf=token, next=_safe_next(request.query.get("next")))
+    response = render(request, "login.html", login_csrf=token, next=safe_next(request.query.get("next")))
     if fresh:
         response.set_cookie(LOGIN_COOKIE, fresh, httponly=True, samesite="Lax", path="/", max_age=3600,
                             secure=request.app[keys.SESSIONS].secure_cookie)
@@ -88,7 +92,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     """POST /login."""
     manager = request.app[keys.SESSIONS]
     form = await request.post()
-    nxt = _safe_next(str(form.get("next") or "/"))
+    nxt = safe_next(str(form.get("next") or "/"))
     if not manager.login_csrf_ok(request, str(form.get("csrf_token") or "")):
         raise redirect("/login", "Biểu mẫu đã hết hạn, hãy thử lại.")
     account = await asyncio.to_thread(manager.authenticate, str(form.get("username") or ""),
