@@ -34,3 +34,14 @@ def test_empty_values_copied_from_the_example_are_generated(tmp_path: Path) -> N
     values = _read(env)
     assert values["DESK_API_TOKEN"] == "keep-me" and values["RASA_AUTH_TOKEN"]
     assert list(values).count("RASA_AUTH_TOKEN") == 1 and values["DATABASE_URL"] == ""
+
+
+def test_generated_secrets_are_named_never_printed(tmp_path: Path, capsys) -> None:
+    env = tmp_path / ".env"
+    main(env)
+    out = capsys.readouterr()
+    printed = out.out + out.err
+    assert all(key in printed for key in SECRETS) and str(env.resolve()) in printed
+    for key, value in _read(env).items():
+        if key in SECRETS:
+            assert value not in printed

@@ -85,8 +85,8 @@ def say(stack: dict, sender: str, text: str) -> list[str]:
 
 
 def cases(stack: dict, sender: str) -> list[dict]:
-    """The desk's cases for a sender."""
-    resp = requests.get(f"{stack['desk']}/api/cases", params={"sender_id": sender},
+    """The desk's cases for a REST sender (the channel keeps REST senders in their own `rest:` namespace)."""
+    resp = requests.get(f"{stack['desk']}/api/cases", params={"sender_id": f"rest:{sender}"},
                         headers={"Authorization": "Bearer stack-token"}, timeout=10)
     assert resp.status_code == 200
     return resp.json()
@@ -139,7 +139,7 @@ def test_delete_my_data(stack) -> None:
     assert say(stack, sender, "xóa dữ liệu của tôi")
     done = "\n".join(say(stack, sender, "có"))
     assert "xóa" in done
-    tracker = requests.get(f"{stack['rasa']}/conversations/{sender}/tracker", params={"token": "rasa-token"},
+    tracker = requests.get(f"{stack['rasa']}/conversations/rest:{sender}/tracker", params={"token": "rasa-token"},
                            timeout=10).json()
     assert tracker["events"], "conversation exists before the deletion runs"
     deadline = time.monotonic() + 30
@@ -147,8 +147,20 @@ def test_delete_my_data(stack) -> None:
         import sqlite3
 
         with sqlite3.connect(Path(stack["tmp"]) / "tracker.db") as conn:
-            left = conn.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0]
+            left = conn.execute("SELECT count(*) FROM events WHERE sender_id = ?", (f"rest:{sender}",)).fetchone()[0]
         if left == 0:
             break
         time.sleep(1)
     assert left == 0
+
+
+def test_a_rest_client_cannot_write_as_a_resident_of_another_channel(stack) -> None:
+    say(stack, "telegram:4242", "Chồng tôi đang đánh tôi, cứu tôi với")
+    resp = requests.get(f"{stack['desk']}/api/cases", params={"sender_id": "telegram:4242"},
+                        headers={"Authorization": "Bearer stack-token"}, timeout=10)
+    assert resp.json() == [], "no case in the Telegram user's name"
+    [case] = cases(stack, "telegram:4242")
+    assert case["channel"] == "rest" and case["sender_id"] == "rest:telegram:4242"
+    telegram = requests.get(f"{stack['rasa']}/conversations/telegram:4242/tracker", params={"token": "rasa-token"},
+                            timeout=10).json()
+    assert not [e for e in telegram["events"] if e.get("event") == "user"], "nothing in the Telegram conversation"

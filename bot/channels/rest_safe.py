@@ -20,6 +20,7 @@ from bot.channels.items import BotReply
 from bot.channels.safety_net import case_opened_for, owned_by_counselor, safety_reply
 from bot.channels.turn import safety_net_needed
 from bot.runtime import Runtime, process_runtime
+from bot.senders import make_sender
 from bot.triage import assess
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,23 @@ class SafeRestInput(RestInput):
     @classmethod
     def name(cls) -> Text:
         return "rest"
+
+    async def _extract_sender(self, req: Any) -> Text | None:
+        """The body's sender in the REST namespace: `"telegram:42"` becomes `rest:telegram:42`, never a Telegram user.
+
+        The body is unauthenticated, so no client may write into (or open a case for, or delete) another
+        channel's conversation; an absent sender stays absent (Rasa's `default`).
+        """
+        sender = await super()._extract_sender(req)
+        return None if sender is None else make_sender(self.name(), str(sender))
+
+    def _extract_input_channel(self, req: Any) -> Text:
+        """Always this channel, whatever the body claims."""
+        return self.name()
+
+    def get_metadata(self, request: Any) -> dict[Text, Any] | None:
+        """Client-supplied metadata is ignored (it is not trusted)."""
+        return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """Wrap message handling so an urgent message never goes unanswered; build the runtime at start."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from bot.cases.models import CLAIMED
 from bot.cases.store import CaseRequest, CaseStore
 from bot.channels.collector import MarkingCollector, ReplyCollector
-from bot.channels.rest_safe import guarded_turn
+from bot.channels.rest_safe import SafeRestInput, guarded_turn
 from bot.replies import CASE_MARKER, case_marker
 from bot.runtime import fixed_runtime
 
@@ -94,3 +97,27 @@ async def test_rest_non_urgent_and_counselor_owned_get_no_safety_reply(library, 
     owned, owned_out = rest_message(URGENT, sender="web-2")
     await guarded_turn(owned, Rasa(""), fixed_runtime(library, store))
     assert owned_out.messages == [] and len(store.list_cases(sender_id="web-2")) == 1
+
+
+class _Stream:
+    """What Sanic hands the REST channel's stream function: collects the written lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[dict] = []
+
+    async def write(self, data: str) -> None:
+        self.lines.extend(json.loads(line) for line in data.splitlines() if line.strip())
+
+
+async def test_rest_stream_true_gets_the_safety_net_and_ends_when_the_assistant_hangs(library, store) -> None:
+    async def hangs(message: UserMessage) -> None:
+        await asyncio.sleep(3600)
+
+    rt = fixed_runtime(library, store)
+    stream = SafeRestInput().stream_response(lambda m: guarded_turn(m, hangs, rt, timeout=0.5), URGENT, "web-3",
+                                             "rest", None)
+    resp = _Stream()
+    await asyncio.wait_for(stream(resp), timeout=10)
+    reply = "\n\n".join(line["text"] for line in resp.lines)
+    (case,) = store.list_cases(sender_id="web-3")
+    assert "113" in reply and f"mã ca #{case.id}" in reply

@@ -24,6 +24,7 @@ from tests.fakes.telegram_api import FakeTelegram
 MODEL = ROOT / "models" / "current.tar.gz"
 TOKEN = "e2e-rasa-token"
 SENDER = "e2e-web-resident"
+CONVERSATION = f"rest:{SENDER}"  # the REST channel keeps its senders in their own namespace
 pytestmark = [pytest.mark.asyncio, pytest.mark.e2e,
               pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train`")]
 
@@ -98,11 +99,11 @@ async def test_real_rasa_goes_silent_while_claimed_and_comes_back(stack, tg: Fak
                 return [m.get("text") or "" for m in await resp.json()]
 
         async def tracker() -> dict:
-            async with http.get(f"{real.rasa}/conversations/{SENDER}/tracker", params={"token": TOKEN}) as resp:
+            async with http.get(f"{real.rasa}/conversations/{CONVERSATION}/tracker", params={"token": TOKEN}) as resp:
                 assert resp.status == 200
                 return await resp.json()
 
-        async with http.get(f"{real.rasa}/conversations/{SENDER}/tracker") as resp:
+        async with http.get(f"{real.rasa}/conversations/{CONVERSATION}/tracker") as resp:
             assert resp.status == 401  # the API is not open
 
         replies = await say("Cứu tôi với, chồng tôi đang đánh tôi")
