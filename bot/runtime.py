@@ -45,10 +45,10 @@ class Runtime:
         return self.content.current
 
     def escalate(self, sender_id: str, text: str, result: TriageResult, province: ProvinceMatch | None,
-                 message_id: str | None, extra_reasons: tuple[str, ...] = ()) -> tuple[int | None, bool]:
+                 message_id: str | None) -> tuple[int | None, bool]:
         """Record a case with its card row (database, else the local spool). Returns (case id, recorded)."""
         req = CaseRequest(channel=channel_of(sender_id), sender_id=sender_id, urgency=result.urgency,
-                          message=text, reasons=(*result.reasons, *extra_reasons),
+                          message=text, reasons=result.reasons,
                           province=province.current if province else None, message_id=message_id)
         return escalate_case(self.store, req)
 

@@ -1,5 +1,8 @@
 """Custom actions: the exact replies and events, and the side effects on the case store."""
 
+import asyncio
+
+import pytest
 from rasa_sdk.events import SlotSet
 from sqlalchemy import select
 
@@ -43,15 +46,22 @@ async def test_classifier_only_urgent_opens_needs_support(dispatcher, domain, se
     assert case.urgency == "needs_support" and "bộ phân loại" in case.reasons
 
 
-async def test_urgent_reply_survives_a_dead_database(dispatcher, domain, library, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(spool, "spool_path", lambda: tmp_path / "spool.jsonl")
+@pytest.fixture
+def urgent_without_database(dispatcher, domain, library, tmp_path, monkeypatch):
+    """Run action_handle_urgent on "cứu tôi với" with no database; yields the spool file."""
+    path = tmp_path / "spool.jsonl"
+    monkeypatch.setattr(spool, "spool_path", lambda: path)
     set_process_runtime(fixed_runtime(library, None))
     try:
-        await ActionHandleUrgent().run(dispatcher, make_tracker("cứu tôi với"), domain)
+        asyncio.run(ActionHandleUrgent().run(dispatcher, make_tracker("cứu tôi với"), domain))
     finally:
         set_process_runtime(None)
+    return path
+
+
+def test_urgent_reply_survives_a_dead_database(dispatcher, urgent_without_database) -> None:
     assert "113" in dispatcher.messages[0]["text"]
-    assert "cứu tôi với" in (tmp_path / "spool.jsonl").read_text(encoding="utf-8")
+    assert "cứu tôi với" in urgent_without_database.read_text(encoding="utf-8")
 
 
 async def test_request_counselor_opens_needs_support_case(dispatcher, domain, services: Runtime) -> None:
@@ -127,13 +137,7 @@ async def test_urgent_reply_carries_the_case_marker_not_in_its_text(dispatcher, 
     assert "case_marker" not in message["text"]
 
 
-async def test_a_spooled_case_is_marked_too(dispatcher, domain, library, tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(spool, "spool_path", lambda: tmp_path / "spool.jsonl")
-    set_process_runtime(fixed_runtime(library, None))
-    try:
-        await ActionHandleUrgent().run(dispatcher, make_tracker("cứu tôi với"), domain)
-    finally:
-        set_process_runtime(None)
+def test_a_spooled_case_is_marked_too(dispatcher, urgent_without_database) -> None:
     assert dispatcher.messages[0][CASE_MARKER] == {"id": None}
 
 
