@@ -44,7 +44,7 @@ content: $(VENV)/.installed ## Regenerate the FAQ training data and responses fr
 # content checks, validation, training a candidate, held-out evaluation, regression gate, promotion.
 # If a candidate is refused while a model is in service, that model keeps running.
 $(MODEL): $(VENV)/.installed $(TRAIN_INPUTS)
-	@mkdir -p var
+	@install -d -m 700 var
 	@$(PY) -m bot model train || { test -f $(MODEL) && \
 	  echo "The new model was refused; the model in service stays. See var/reports/training-report.md."; }
 
@@ -59,8 +59,10 @@ publish-report: $(MODEL) ## Copy the latest training report into docs/reports/ a
 	cp var/reports/*.png docs/reports/
 	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out docs/eval-report.md
 
-run: $(MODEL) ## Start Rasa (:5005), the action server (:5055) and the desk (:8080)
-	@mkdir -p var
+# Every service listens on 127.0.0.1 (BIND_HOST, or RASA_HOST / ACTION_HOST / DESK_HOST, opens one for a proxy);
+# var/ holds case text, password hashes and platform tokens: 0700, and the services create their files 0600.
+run: $(MODEL) ## Start Rasa (127.0.0.1:5005), the action server (:5055) and the desk (:8080)
+	@install -d -m 700 var && chmod 700 var
 	@$(PY) scripts/ensure_env.py
 	$(VENV)/bin/honcho start -f Procfile
 
@@ -83,8 +85,8 @@ bench: $(MODEL) ## Desk latency: urgent REST message → card at a fake Telegram
 	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --out results/bench.json
 
 .PHONY: create-account
-create-account: $(VENV)/.installed ## Console account: make create-account ACCOUNT=lan ROLE=counselor [NAME="Chị Lan"] [TELEGRAM_ID=123]
-	@test -n "$(ACCOUNT)" -a -n "$(ROLE)" || { echo "usage: make create-account ACCOUNT=<username> ROLE=counselor|staff"; exit 2; }
+create-account: $(VENV)/.installed ## Console account: make create-account ACCOUNT=lan ROLE=counselor|supervisor|staff [NAME="Chị Lan"] [TELEGRAM_ID=123]
+	@test -n "$(ACCOUNT)" -a -n "$(ROLE)" || { echo "usage: make create-account ACCOUNT=<username> ROLE=counselor|supervisor|staff"; exit 2; }
 	$(PY) -m bot.desk create-account "$(ACCOUNT)" --role "$(ROLE)" $(if $(NAME),--name "$(NAME)") $(if $(TELEGRAM_ID),--telegram-id $(TELEGRAM_ID))
 
 clean: ## Remove models, results and local data

@@ -7,7 +7,7 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import replies, review_queue
@@ -140,7 +140,10 @@ class ActionUpcomingEvents(Action):
 
 
 class ActionDeleteData(Action):
-    """After confirmation: record the request to delete the sender's conversation (utter_delete_done follows)."""
+    """After confirmation: record the request to delete the sender's data (utter_delete_done follows).
+
+    If the request cannot be recorded the resident is told to ask again, and utter_delete_done is skipped.
+    """
 
     def name(self) -> Text:
         return "action_delete_data"
@@ -148,9 +151,14 @@ class ActionDeleteData(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         engine = process_runtime().engine
-        if engine is None:
-            raise RuntimeError("database unavailable")
-        await asyncio.to_thread(request_deletion, engine, tracker.sender_id)
+        try:
+            if engine is None:
+                raise RuntimeError("database unavailable")
+            await asyncio.to_thread(request_deletion, engine, tracker.sender_id)
+        except Exception as exc:  # not recorded: say so, and skip utter_delete_done
+            log.warning("deletion request not recorded: %s", type(exc).__name__)
+            dispatcher.utter_message(text=replies.DELETE_NOT_RECORDED)
+            return [FollowupAction("action_listen")]
         return []
 
 

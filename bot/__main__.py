@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 
+from bot.logsafety import setup_logging
 from bot.staff.cli import main
 
 if __name__ == "__main__":
+    setup_logging("staff", logging.WARNING)
     sys.exit(main())

@@ -1,4 +1,7 @@
-"""Masking personal names (on top of phones and e-mails) before a message is shown to staff."""
+"""Masking personal names (on top of phones and e-mails) before a message is shown to staff.
+
+Every function here takes time in proportion to the text (each word is looked at a bounded number of times).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,8 @@ from bot.text import fold, mask_pii
 
 NAME_MASK = "[tên]"
 MAX_NAME_WORDS = 4
-_WORD_RE = re.compile(r"[^\W\d_]+|\[[^\]]*\]|\d+")
+# A bracketed mask such as [email] is one word; "[" is excluded inside it so "[[[[…" is not quadratic.
+_WORD_RE = re.compile(r"[^\W\d_]+|\[[^\][]*\]|\d+")
 _SELF = {"toi", "em", "minh", "con", "chau", "tui", "tao", "to"}
 # Words that address or refer to a person and are often followed by the person's name.
 _HONORIFICS = {"anh", "chi", "co", "chu", "bac", "ba", "ong", "em", "be", "di", "cau", "thim", "mo", "bo", "me"}
@@ -17,6 +21,7 @@ _HONORIFICS = {"anh", "chi", "co", "chu", "bac", "ba", "ong", "em", "be", "di", 
 _SURNAMES = {"nguyen", "tran", "le", "pham", "hoang", "huynh", "phan", "vu", "vo", "dang", "bui", "do", "ho",
              "ngo", "duong", "ly", "dinh", "trinh", "truong", "mai", "lam", "doan", "cao", "luong", "ha", "thai"}
 _NOT_NAMES = {("ho", "chi", "minh")}
+_NOT_IN_NAME = _HONORIFICS | _SELF
 # After "tên tôi là …" the next words are a name even in lower case, until one of these.
 _STOP = {"va", "nha", "o", "nam", "tuoi", "song", "que", "dang", "bi", "muon", "hoi", "xin", "cho", "ma",
          "nhe", "a", "day", "nay", "la", "hien", "lam", "can", "co", "khong", "ko", "k", "vay", "ne", "oi", "nhung",
@@ -37,9 +42,8 @@ def _joined(text: str, left: tuple[int, int, str, str], right: tuple[int, int, s
     return text[left[1]:right[0]].strip() == ""
 
 
-def _strong_cue_end(words: list[tuple[int, int, str, str]], i: int) -> int | None:
-    """Index of the first name word after "tên tôi là", "tôi tên (là)", "họ tên", else None."""
-    f = [w[3] for w in words]
+def _strong_cue_end(f: list[str], i: int) -> int | None:
+    """Index of the first name word after "tên tôi là", "tôi tên (là)", "họ tên", else None (f: folded words)."""
 
     def at(k: int) -> str:
         return f[k] if k < len(f) else ""
@@ -69,10 +73,11 @@ def mask_names(text: str) -> str:
     """Replace personal names with [tên]: after "tên tôi là", "tôi là X", "chị X", "anh X", and full names."""
     text = unicodedata.normalize("NFC", text or "")
     words = _words(text)
+    folded = [w[3] for w in words]
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(words):
-        start = _strong_cue_end(words, i)
+        start = _strong_cue_end(folded, i)
         if start is not None and start < len(words) \
                 and text[words[start - 1][1]:words[start][0]].strip() in ("", ":"):
             upper = _capitalised(words[start][2])
@@ -91,7 +96,7 @@ def mask_names(text: str) -> str:
         if start is not None:
             end = start
             while end < len(words) and end - start < MAX_NAME_WORDS and _capitalised(words[end][2]) \
-                    and words[end][3] not in _HONORIFICS | _SELF \
+                    and words[end][3] not in _NOT_IN_NAME \
                     and (end == start or _joined(text, words[end - 1], words[end])):
                 end += 1
             if start < len(words) and start != i and start > 0 and not _joined(text, words[start - 1], words[start]):
@@ -104,9 +109,12 @@ def mask_names(text: str) -> str:
                 i = end
                 continue
         i += 1
-    for begin, finish in reversed(spans):
-        text = text[:begin] + NAME_MASK + text[finish:]
-    return text
+    pieces, done = [], 0
+    for begin, finish in spans:
+        pieces += (text[done:begin], NAME_MASK)
+        done = finish
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 def mask_personal(text: str) -> str:

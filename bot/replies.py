@@ -27,6 +27,10 @@ WELCOME_FALLBACK = ("Xin chào! Mình là trợ lý tự động của Hội Li�
                     "giới. Bạn cứ nhắn câu hỏi bằng chữ cho mình nhé. Nếu bạn hoặc ai đó đang gặp nguy hiểm, hãy "
                     "gọi ngay 113.")
 
+# The deletion request could not be recorded (database unreachable): never say it is done.
+DELETE_NOT_RECORDED = ("Xin lỗi, lúc này mình chưa ghi nhận được yêu cầu xóa. Bạn nhắn lại \"xóa dữ liệu của tôi\" "
+                       "sau ít phút nhé.")
+
 TYPICAL_ACTIVITIES = (
     "lễ phát động; diễn đàn, đối thoại, tọa đàm; tuyên truyền trên loa phát thanh, Zalo, Facebook, băng rôn; "
     "các cuộc thi tìm hiểu pháp luật, sân khấu hóa; sinh hoạt câu lạc bộ; thăm hỏi, hỗ trợ phụ nữ và trẻ em "

@@ -6,6 +6,7 @@ the queue through `bot.staff.review` (CLI) and the desk's staff page.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, DateTime, Float, Integer, String, Text, delete, select
@@ -107,4 +108,11 @@ def purge_escalated(engine: Engine) -> int:
     with session_factory(engine).begin() as s:
         senders = select(Case.sender_id)
         return s.execute(delete(ReviewItem).where(ReviewItem.sender_id.in_(senders))
+                         .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def purge_older_than(engine: Engine, cutoff: datetime) -> int:
+    """Delete items last seen before `cutoff`, whatever their status (the retention period)."""
+    with session_factory(engine).begin() as s:
+        return s.execute(delete(ReviewItem).where(ReviewItem.last_seen_at < cutoff)
                          .execution_options(synchronize_session=False)).rowcount or 0

@@ -44,12 +44,38 @@ _HURT_STRONG = (
 )
 _HURT = _HURT_STRONG + r"|tat|ep|duoi|khong cho an|giu giay to"
 
+
+
+class _Then:
+    """`first.*then` in linear time: the first `first`, then `then` anywhere after it (no backtracking)."""
+
+    def __init__(self, first: str, then: str) -> None:
+        self.first, self.then = re.compile(first), re.compile(then)
+
+    def search(self, text: str) -> bool:
+        """True when `then` occurs after the first occurrence of `first`."""
+        m = self.first.search(text)
+        return m is not None and self.then.search(text, m.end()) is not None
+
+
+class _AnyOf:
+    """A rule that matches when any of its parts does."""
+
+    def __init__(self, *parts: re.Pattern[str] | _Then) -> None:
+        self.parts = parts
+
+    def search(self, text: str) -> bool:
+        """True when one part matches."""
+        return any(part.search(text) for part in self.parts)
+
+
 # Each rule: (reason shown to counselors, urgency, pattern on normalised text).
-_RULES: list[tuple[str, str, re.Pattern[str]]] = [
+_RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf]] = [
     # --- danger now -----------------------------------------------------------
-    ("kêu cứu", DANGER_NOW, re.compile(
-        r"\bcuu (?:toi|em|voi|minh|con|chau|me|chi|nguoi|me con|vo|be|ca nha)\b|^(?:cuu ?)+$|\bsos\b|"
-        r"\b(?:giup|cuu) (?:toi|em|minh|con|chau) voi\b.*\b(?:" + _DANH + r"|giet|dao|chet|bop co|dam|doa|nhot|hiep)")),
+    ("kêu cứu", DANGER_NOW, _AnyOf(
+        re.compile(r"\bcuu (?:toi|em|voi|minh|con|chau|me|chi|nguoi|me con|vo|be|ca nha)\b|^(?:cuu ?)+$|\bsos\b"),
+        _Then(r"\b(?:giup|cuu) (?:toi|em|minh|con|chau) voi\b",
+              r"\b(?:" + _DANH + r"|giet|dao|chet|bop co|dam|doa|nhot|hiep)"))),
     ("có vũ khí", DANGER_NOW, re.compile(
         r"\b(?:cam|rut|vung|cam theo|mang|lay|ke|chia) (?:dao|rieu|mac|sung|bua|xa beng|guoc|kiem|xang|axit|ong tuyp|cuoc|kim tiem)\b|"
         r"\b(?:dao|rieu|sung) (?:ke co|ke vao|doa|chem|dam)\b|\btat axit\b|\btuoi xang\b|\bdot nha\b|\bdoi dot\b")),
@@ -57,10 +83,10 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"\b(?:doa|de doa|noi|bao|hua|the|tuyen bo)(?: la)? (?:se )?(?:giet|chem|dam chet|dot|tat axit|thu tieu|ket lieu|danh chet|cho chet)\b|"
         r"\bse (?:giet|chem|dam chet|danh chet|thu tieu)\b|\b(?:giet|chem) (?:toi|em|me|con|chau|minh|chi|vo|chong|ca nha|het)\b|"
         r"\bdanh chet\b|\bdam chet\b|\bbop co\b|\bsiet co\b|\bbop nghet\b")),
-    ("đang bị tấn công", DANGER_NOW, re.compile(
-        _NEG + r"\bdang (?:bi |)(?:" + _DANH + r"|dap pha|dap|dam|chem|bop co|hiep dam|xam hai|nhot|giam giu|doa giet|duoi danh|ruot danh|"
-        r"tra tan|hanh ha|hanh hung|sam so|lot do|pha cua|dap cua|dot nha|cam dao|vung dao|say xin danh)\b|"
-        r"\b(?:dang|van dang) o (?:ngoai|truoc) cua\b.*\b(?:" + _DANH + r"|giet|chem|doa|dao|pha)")),
+    ("đang bị tấn công", DANGER_NOW, _AnyOf(
+        re.compile(_NEG + r"\bdang (?:bi |)(?:" + _DANH + r"|dap pha|dap|dam|chem|bop co|hiep dam|xam hai|nhot|giam giu|doa giet|duoi danh|ruot danh|"
+                   r"tra tan|hanh ha|hanh hung|sam so|lot do|pha cua|dap cua|dot nha|cam dao|vung dao|say xin danh)\b"),
+        _Then(r"\b(?:dang|van dang) o (?:ngoai|truoc) cua\b", r"\b(?:" + _DANH + r"|giet|chem|doa|dao|pha)"))),
     ("nguy cơ tự hại", DANGER_NOW, re.compile(
         r"\bkhong (?:con )?muon song\b|\bkhong thiet song\b|\bchan song\b|\btu sat\b|\btu ket lieu\b|"
         r"\b(?:muon|dinh|se|sap|nghi den|nghi toi|y dinh|tinh|da|tung|can|thu) tu tu\b|"
@@ -69,12 +95,14 @@ _RULES: list[tuple[str, str, re.Pattern[str]]] = [
         r"\bnhay (?:cau|song|lau|tu tang)\b|\bcat (?:co )?tay\b|\brach tay\b|\bthat co\b|\btreo co\b|"
         r"\b(?:muon|dinh|sap|them|chi muon|thiet) chet(?! cuoi| me| mat| tiet| voi| doi| khiep| di duoc)\b|\bchet cho xong\b|\bchet quach\b|\bchet di cho\b|"
         r"\bbien mat khoi (?:the gian|cuoc doi)\b|\bkhong con ly do (?:gi )?de song\b|\btu lam hai\b|\btu hai ban than\b|\bsong khong noi\b")),
-    ("bị giam giữ/mua bán người", DANGER_NOW, re.compile(
-        _NOT_GENERIC + r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
-        r"\b(?:nhot|giam|khoa) (?:toi|em|con|chau|minh|chi|vo|me)(?: \w+)? (?:trong|o|lai)\b|"
-        r"\b(?:ban|lua|dua|cho) (?:toi|em|con|chau|chi|ban toi|nguoi|minh)(?: \w+)? (?:sang|qua) (?:trung quoc|tq|campuchia|cam|lao|myanmar|nuoc ngoai|bien gioi)\b|"
-        r"\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd)\b.*\bkhong cho (?:\w+ )?(?:ve|ra|di|lien lac|tro ve)\b|"
-        r"\btien chuoc\b|\bdoi chuoc\b|\bbi bat giu\b.*\b(?:doi tien|bien gioi|khong cho)\b")),
+    ("bị giam giữ/mua bán người", DANGER_NOW, _AnyOf(
+        re.compile(
+            _NOT_GENERIC + r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
+            r"\b(?:nhot|giam|khoa) (?:toi|em|con|chau|minh|chi|vo|me)(?: \w+)? (?:trong|o|lai)\b|"
+            r"\b(?:ban|lua|dua|cho) (?:toi|em|con|chau|chi|ban toi|nguoi|minh)(?: \w+)? (?:sang|qua) (?:trung quoc|tq|campuchia|cam|lao|myanmar|nuoc ngoai|bien gioi)\b|"
+            r"\btien chuoc\b|\bdoi chuoc\b"),
+        _Then(r"\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd)\b", r"\bkhong cho (?:\w+ )?(?:ve|ra|di|lien lac|tro ve)\b"),
+        _Then(r"\bbi bat giu\b", r"\b(?:doi tien|bien gioi|khong cho)\b"))),
     # --- needs support ----------------------------------------------------------
     ("bị bạo lực/xâm hại", NEEDS_SUPPORT, re.compile(
         _NEG + _NOT_GENERIC + r"\b(?:bi|lai bi|vua bi|da bi|tung bi|hay bi|thuong bi|moi ngay bi|van bi)(?: (?:chong|vo|bo|me|cha|ba|anh|chi|ong|no|nguoi yeu|ho|han|gia dinh|"

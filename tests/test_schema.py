@@ -20,3 +20,12 @@ def test_missing_nullable_column_is_added_and_rows_survive(tmp_path):
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT sender_id, done_at FROM deletion_requests")).all()
     assert rows == [("rest:a", None)]
+
+
+def test_missing_index_is_added(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}", future=True)
+    init_db(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP INDEX ix_outbox_lane_heads")
+    init_db(engine)
+    assert "ix_outbox_lane_heads" in {i["name"] for i in inspect(engine).get_indexes("outbox")}

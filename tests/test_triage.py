@@ -1,9 +1,14 @@
 """The deterministic safety net: urgent reports are caught with or without diacritics; questions are not."""
 
+import re
+import time
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.text import fold
-from bot.triage import DANGER_NOW, NEEDS_SUPPORT, NONE, assess, combine, should_demote
+from bot.triage import DANGER_NOW, NEEDS_SUPPORT, NONE, _Then, assess, combine, should_demote
 
 DANGER = [
     "Chồng tôi đang đánh tôi, cứu tôi với",
@@ -152,3 +157,33 @@ def test_retellings_similes_and_hypotheticals(text: str) -> None:
 
 def test_media_does_not_hide_the_writers_own_report() -> None:
     assert assess("chồng tôi xem phim xong thì đánh tôi").urgent
+
+
+# --- linear time on long input (issue 11: `a.*b` rules were quadratic) ---------------------------------
+
+LONG_REPEATS = ("giup toi voi ", "dang o ngoai cua ", "giu giay to ", "bi bat giu ")
+
+
+@pytest.mark.parametrize("phrase", LONG_REPEATS)
+def test_long_repeated_prefixes_are_assessed_in_linear_time(phrase):
+    text = (phrase * 6000)[:64000]  # was 11 s for the first phrase
+    start = time.perf_counter()
+    assess(text)
+    assert time.perf_counter() - start < 1.0
+    assert assess(text + " no danh toi").urgent  # the danger words at the end are still found
+
+
+_WORDS = ["giup", "toi", "voi", "danh", "dang", "o", "ngoai", "cua", "giet", "giu", "giay", "to", "khong",
+          "cho", "ve", "bi", "bat", "doi", "tien", "bien", "gioi", "em", "chem", "hom", "nay"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_WORDS), max_size=25))
+def test_then_matches_exactly_what_the_backtracking_pattern_matched(words):
+    text = " ".join(words)
+    pairs = [(r"\b(?:giup|cuu) (?:toi|em) voi\b", r"\b(?:danh|giet|chem)"),
+             (r"\b(?:dang|van dang) o (?:ngoai|truoc) cua\b", r"\b(?:danh|giet|chem)"),
+             (r"\bgiu (?:giay to)\b", r"\bkhong cho (?:\w+ )?(?:ve|ra|di)\b"),
+             (r"\bbi bat giu\b", r"\b(?:doi tien|bien gioi|khong cho)\b")]
+    for first, then in pairs:
+        assert _Then(first, then).search(text) == bool(re.search(first + ".*" + then, text)), (first, text)

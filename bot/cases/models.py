@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text, false
 
 from bot.db.base import Base
 from bot.timeutil import aware, utcnow
@@ -34,6 +34,8 @@ class Case(Base):
     claimed_by = Column(String(200), nullable=True)
     claimed_at = Column(DateTime(timezone=True), nullable=True)
     resolved_at = Column(DateTime(timezone=True), nullable=True)
+    # Opened during a flood of new cases (a needs-support case then waits behind danger-now ones).
+    flood = Column(Boolean, nullable=False, default=False, server_default=false())
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view of the case."""
@@ -51,6 +53,7 @@ class Case(Base):
             "claimed_by": self.claimed_by,
             "claimed_at": aware(self.claimed_at).isoformat() if self.claimed_at else None,
             "resolved_at": aware(self.resolved_at).isoformat() if self.resolved_at else None,
+            "flood": bool(self.flood),
         }
 
 
@@ -64,6 +67,8 @@ class CaseEvent(Base):
     kind = Column(String(40), nullable=False)
     actor = Column(String(200), nullable=False, default="bot")
     detail = Column(Text, nullable=False, default="")
+    # The channel's message id of a resident message that joined the case: the same message twice is one event.
+    message_id = Column(String(200), nullable=True, index=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view of the event."""

@@ -3,6 +3,9 @@
 A platform module subclasses `ResidentChannel` with its webhook parser and its sender. A request
 is refused (403/400/413) unless verified and well-formed; its events are recorded by the inbox
 worker before the 200, so the platform's redelivery after a crash is never lost nor answered twice.
+Every text is cut to `MAX_MESSAGE_CHARS` (beginning and end kept) before it is stored; on a channel
+whose events carry a signed platform time, an event outside the replay window is acknowledged (200,
+counted as skipped, so the platform stops retrying) and dropped with one log line without content.
 A channel whose variables are not set mounts nothing and says so in one log line.
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +26,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.collector import Handler, LiveOutputChannel
 from bot.channels.inbox import InboxWorker
+from bot.channels.intake import bound_text, clean, clean_data, is_fresh
 from bot.channels.items import Item
 from bot.channels.runtime import ChannelRuntime, acquire_shared_runtime, release_shared_runtime
 from bot.config import load_dotenv
@@ -62,7 +67,7 @@ def parse_json(raw: bytes) -> Any:
     """Decode a JSON body or raise WebhookError(400)."""
     try:
         return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise WebhookError(400, "invalid JSON") from None
 
 
@@ -70,6 +75,7 @@ class ResidentChannel(InputChannel):
     """A Rasa input channel for residents: verify, record, acknowledge, then process in the background."""
 
     settings_class: Any = None
+    signed_times = False  # the platform signs a time on each event: stale ones (replays) are dropped
 
     def __init__(self, settings: Any, runtime: ChannelRuntime | None = None,
                  ready: Callable[[], bool] | None = None) -> None:
@@ -80,6 +86,7 @@ class ResidentChannel(InputChannel):
         self.runtime: ChannelRuntime | None = None
         self.worker: InboxWorker | None = None
         self._on_new_message: Handler | None = None
+        self.clock: Callable[[], float] = time.time  # epoch seconds, for the replay window (tests move it)
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> ResidentChannel:
@@ -182,14 +189,35 @@ class ResidentChannel(InputChannel):
         except Exception:
             log.warning("unparseable %s webhook body", self.name())
             return response.json({"error": "malformed payload"}, status=400)
-        if self.worker is None:
+        if self.worker is None or self.runtime is None:
             return response.json({"error": "starting"}, status=503)
+        items = self._admit(parsed, self.runtime.settings.freshness_seconds)
         try:
-            new, duplicates = await self.worker.accept(parsed.items)
-        except Exception:  # not recorded: ask the platform to redeliver
-            log.exception("could not accept %s events", self.name())
+            new, duplicates = await self.worker.accept(items)
+        except Exception as exc:  # not recorded: ask the platform to redeliver
+            # The error may quote the events: its type only, the traceback at debug level.
+            log.error("could not accept %s events: %s", self.name(), type(exc).__name__)
+            log.debug("accept failure", exc_info=True)
             return response.json({"error": "temporarily unavailable"}, status=503)
         return response.json({"status": "ok", "accepted": new, "duplicates": duplicates, "skipped": parsed.skipped})
+
+    def _admit(self, parsed: Parsed, window: float) -> list[Item]:
+        """The events to record: cleaned (storable), texts cut to the bound; stale signed events skipped and dropped."""
+        now, kept, stale = self.clock(), [], 0
+        for item in parsed.items:
+            if self.signed_times and not is_fresh(item.sent_at, now, window):
+                stale += 1
+                continue
+            item.key, item.sender_id = clean(item.key), clean(item.sender_id)
+            item.data = clean_data(item.data)
+            if item.text is not None:
+                item.text = bound_text(clean(item.text))
+            kept.append(item)
+        if stale:
+            log.warning("%s webhook: %d event(s) outside the %.1f h replay window dropped", self.name(), stale,
+                        window / 3600)
+            parsed.skipped += stale
+        return kept
 
 
 def agent_ready(app: Any) -> Callable[[], bool] | None:

@@ -182,8 +182,11 @@ class InboxWorker:
                     await self.process(item)
         except asyncio.CancelledError:
             raise
-        except Exception:  # one sender's failure must not stop the others
-            log.exception("processing failed for channel=%s sender_ref=%s", self.channel, sender_ref(sender_id))
+        except Exception as exc:  # one sender's failure must not stop the others
+            # The error may quote the message: its type only, the traceback at debug level.
+            log.error("processing failed for channel=%s sender_ref=%s: %s", self.channel, sender_ref(sender_id),
+                      type(exc).__name__)
+            log.debug("processing failure", exc_info=True)
             await asyncio.sleep(1.0)
         finally:
             self._active.pop(sender_id, None)

@@ -30,6 +30,7 @@ class Item:
     row_id: int | None = None
     status: str = PENDING
     attempts: int = 0
+    sent_at: float | None = None  # the platform's time of the event (epoch s), for the replay window; not stored
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,10 @@
 
 Configured in credentials.yml as `bot.channels.messenger.MessengerInput:` (settings from FB_* variables).
 POST /webhooks/messenger/webhook is verified with X-Hub-Signature-256 on the raw body and every event
-of every entry is kept; GET answers the subscription handshake. Replies go out through
-`bot.sending.messenger.MessengerSender`.
+of every entry is kept; GET answers the subscription handshake. The entry's `time` (signed with the
+body) is the replay window's clock. Typed text is read as words; a button's payload reaches the bot
+as an intent only when it is the Page's own or a bare `/intent` (`bot.channels.intake`). Replies go
+out through `bot.sending.messenger.MessengerSender`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
+from bot.channels.intake import button_payload, epoch_seconds, neutralise
 from bot.channels.items import ATTACHMENT, DELETE_REQUEST_TEXT, TEXT, WELCOME, Item
 from bot.channels.runtime import ChannelRuntime
 from bot.sending.messenger import MessengerSender
@@ -36,6 +39,7 @@ PAYLOADS = {
     "EVENTS": "/ask_events",
     "DELETE_DATA": DELETE_REQUEST_TEXT,
 }
+MAX_PAYLOAD = 1000  # Meta's own limit on a payload; longer ones are cut before they are stored
 ATTACHMENT_TYPES = {"image": "image", "video": "video", "audio": "audio", "file": "file", "location": "location",
                     "fallback": "link", "template": "other", "sticker": "sticker"}
 
@@ -65,13 +69,15 @@ def verify_subscription(settings: MessengerSettings, args: Mapping[str, str]) ->
 
 
 def _payload_item(base: dict[str, Any], payload: str, title: str | None) -> Item:
-    """A postback or quick reply: known payloads map to intents, `/intent` payloads pass through."""
+    """A postback or quick reply: the Page's payloads map to intents, a bare `/intent` passes, the rest is words."""
+    payload = payload[:MAX_PAYLOAD]
     if payload in PAYLOADS:
         mapped = PAYLOADS[payload]
         if mapped is None:
             return Item(**base, kind=WELCOME)
         return Item(**base, kind=TEXT, text=mapped, data={"payload": payload})
-    return Item(**base, kind=TEXT, text=payload or (title or ""), data={"payload": payload})
+    text = button_payload(payload) if payload else neutralise(title or "")
+    return Item(**base, kind=TEXT, text=text, data={"payload": payload})
 
 
 def parse_messenger_event(event: dict[str, Any]) -> Item | None:
@@ -91,8 +97,8 @@ def parse_messenger_event(event: dict[str, Any]) -> Item | None:
         quick = message.get("quick_reply")
         if isinstance(quick, dict) and isinstance(quick.get("payload"), str):
             return _payload_item(base, quick["payload"], message.get("text"))
-        text = message.get("text")
-        if isinstance(text, str) and text.strip():
+        text = neutralise(message["text"]) if isinstance(message.get("text"), str) else ""
+        if text.strip():
             return Item(**base, kind=TEXT, text=text)
         attachments = message.get("attachments")
         if isinstance(attachments, list) and attachments:
@@ -104,7 +110,8 @@ def parse_messenger_event(event: dict[str, Any]) -> Item | None:
         return None
     if isinstance(postback, dict):
         payload = postback.get("payload") if isinstance(postback.get("payload"), str) else ""
-        mid = postback.get("mid") or f"postback:{sender}:{event.get('timestamp')}:{payload}"
+        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]  # the key stays short
+        mid = postback.get("mid") or f"postback:{sender}:{event.get('timestamp')}:{digest}"
         base = {"key": f"messenger:{mid}", "channel": "messenger", "sender_id": sender_id}
         return _payload_item(base, payload, postback.get("title"))
     return None  # read, delivery, reaction, optin…
@@ -125,11 +132,13 @@ def parse_messenger_body(body: Any) -> Parsed:
         if not isinstance(events, list):
             parsed.skipped += 1  # standby, changes, or malformed
             continue
+        entry_time = epoch_seconds(entry.get("time"))
         for event in events:
             item = parse_messenger_event(event) if isinstance(event, dict) else None
             if item is None:
                 parsed.skipped += 1
             else:
+                item.sent_at = entry_time if entry_time is not None else epoch_seconds(event.get("timestamp"))
                 parsed.items.append(item)
     return parsed
 
@@ -138,6 +147,7 @@ class MessengerInput(ResidentChannel):
     """Residents writing to the Facebook Page."""
 
     settings_class = MessengerSettings
+    signed_times = True  # entry[].time (ms) is inside the body X-Hub-Signature-256 covers
 
     @classmethod
     def name(cls) -> str:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Engine
 from bot.channels.items import Item, Part
 from bot.channels.models import DONE, PENDING, PROCESSING, UNFINISHED, InboxMessage
 from bot.outbox.models import PENDING as OUTBOX_PENDING
-from bot.outbox.models import OutboxItem
+from bot.outbox.models import PRIORITY_DANGER, PRIORITY_NORMAL, OutboxItem
 from bot.timeutil import aware, utcnow
 
 BOT_REPLY = "bot_reply"  # the outbox kind of the assistant's replies, delivered by the Rasa process
@@ -147,7 +147,8 @@ def store_replies(engine: Engine, item: Item, parts: Sequence[Part], urgent: boo
     """Queue the reply parts in the one outbox and finish the event, in one transaction.
 
     Each part is one `bot_reply` row on the sender's lane, so parts and later events' replies go
-    out in order; the row key (event key + part number) makes a repeated store a no-op.
+    out in order; the row key (event key + part number) makes a repeated store a no-op. An urgent
+    reply (the hotline numbers) goes before every other resident's ordinary replies.
     """
     now = utcnow()
     with writing(engine) as conn:
@@ -159,7 +160,7 @@ def store_replies(engine: Engine, item: Item, parts: Sequence[Part], urgent: boo
             conn.execute(insert(OutboxItem).values(
                 dedup_key=key, kind=BOT_REPLY, lane=reply_lane(item.sender_id),
                 payload=json.dumps(payload, ensure_ascii=False), status=OUTBOX_PENDING, attempts=0,
-                next_attempt_at=now, created_at=now))
+                next_attempt_at=now, created_at=now, priority=PRIORITY_DANGER if urgent else PRIORITY_NORMAL))
         conn.execute(update(InboxMessage).where(InboxMessage.id == item.row_id)
                      .values(status=DONE, outcome=outcome, text=None, data=None, done_at=now, lease_until=None))
 

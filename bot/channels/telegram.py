@@ -2,8 +2,12 @@
 
 A separate bot from the counselors' desk bot. Configured in credentials.yml as
 `bot.channels.telegram.TelegramInput:` (settings from TELEGRAM_RESIDENT_* variables). Updates are
-accepted only with the secret token set in setWebhook; private chats only. Replies go out through
-`bot.sending.telegram.TelegramSender` (on `bot.clients.telegram`: a refusal is final for a resident).
+accepted only with the secret token set in setWebhook; private chats only. Only the commands in
+COMMANDS reach the bot as commands; any other text (typed, a caption, an unknown command) is read
+as words, and a button press only as a bare `/intent` (`bot.channels.intake`). Updates carry no
+signed time: the secret token (sent by Telegram over HTTPS only) is what keeps replays out, and
+whoever holds it could forge any update anyway, so there is no replay window here. Replies go out
+through `bot.sending.telegram.TelegramSender` (on `bot.clients.telegram`: a refusal is final for a resident).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from telegram import Update
 
 from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
+from bot.channels.intake import button_payload, neutralise
 from bot.channels.items import ATTACHMENT, DELETE_REQUEST_TEXT, NOOP, TEXT, WELCOME, Item
 from bot.channels.runtime import ChannelRuntime
 from bot.outbox.errors import DeliveryError
@@ -45,7 +50,7 @@ def _command_item(base: dict[str, Any], text: str) -> Item:
         mapped = COMMANDS[command]
         return Item(**base, kind=WELCOME) if mapped is None else Item(**base, kind=TEXT, text=mapped)
     # An unknown command is read as words, never as an intent name.
-    return Item(**base, kind=TEXT, text=text.lstrip("/"))
+    return Item(**base, kind=TEXT, text=neutralise(text))
 
 
 def parse_telegram_update(body: Any) -> Parsed:
@@ -66,16 +71,16 @@ def parse_telegram_update(body: Any) -> Parsed:
         data = {"callback_query_id": query.id}
         if query.data:
             return Parsed([Item(key=key, channel="telegram", sender_id=f"telegram:{chat_id}", kind=TEXT,
-                                text=query.data, data=data)])
+                                text=button_payload(query.data), data=data)])
         return Parsed([Item(key=key, channel="telegram", sender_id=f"telegram:{chat_id}", kind=NOOP, data=data)])
     message = update.message
     if message is None or message.chat.type != "private":
         return Parsed(skipped=1)  # edited messages, channel posts, groups, member updates…
     base = {"key": key, "channel": "telegram", "sender_id": f"telegram:{message.chat.id}"}
-    if message.text and message.text.startswith("/"):
-        return Parsed([_command_item(base, message.text)])
-    text = message.text or message.caption
-    if text and text.strip():
+    if message.text and message.text.lstrip().startswith("/"):
+        return Parsed([_command_item(base, message.text.lstrip())])
+    text = neutralise(message.text or message.caption or "")
+    if text.strip():
         return Parsed([Item(**base, kind=TEXT, text=text)])
     for attr, kind in ATTACHMENTS:
         if getattr(message, attr, None):

@@ -1,7 +1,9 @@
 """Zalo Official Account channel: events in at POST /webhooks/zalo/webhook, customer-service messages out.
 
 Configured in credentials.yml as `bot.channels.zalo.ZaloInput:` (settings from ZALO_* variables).
-Webhooks are verified on the raw body; replies go out through `bot.sending.zalo.ZaloSender`.
+Webhooks are verified on the raw body (the signature covers the body's `timestamp`, which is the
+replay window's clock); a resident's text is read as words, never as `/intent` syntax. Replies go out
+through `bot.sending.zalo.ZaloSender`.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
+from bot.channels.intake import epoch_seconds, neutralise
 from bot.channels.items import ATTACHMENT, TEXT, UNFOLLOW, WELCOME, Item
 from bot.channels.runtime import ChannelRuntime
 from bot.sending.sender import Sender
@@ -66,6 +69,7 @@ def parse_zalo_event(body: dict[str, Any]) -> Parsed:
     if not isinstance(event, str) or not event:
         raise WebhookError(400, "missing event_name")
     timestamp = str(body.get("timestamp") or "")
+    sent_at = epoch_seconds(body.get("timestamp"))
     if event.startswith("oa_send_") or event in IGNORED_EVENTS:
         return Parsed(skipped=1)
     if event in ("follow", "unfollow"):
@@ -74,15 +78,15 @@ def parse_zalo_event(body: dict[str, Any]) -> Parsed:
             raise WebhookError(400, "missing follower.id")
         kind = WELCOME if event == "follow" else UNFOLLOW
         return Parsed([Item(key=f"zalo:{event}:{follower}:{timestamp}", channel="zalo",
-                            sender_id=f"zalo:{follower}", kind=kind)])
+                            sender_id=f"zalo:{follower}", kind=kind, sent_at=sent_at)])
     if event == "user_send_text" or event in ATTACHMENT_EVENTS:
         sender = _id((body.get("sender") or {}).get("id")) if isinstance(body.get("sender"), dict) else None
         message = body.get("message") if isinstance(body.get("message"), dict) else {}
         msg_id = _id(message.get("msg_id"))
         if sender is None or msg_id is None:
             raise WebhookError(400, "missing sender.id or message.msg_id")
-        text = message.get("text") if isinstance(message.get("text"), str) else ""
-        base = {"key": f"zalo:{msg_id}", "channel": "zalo", "sender_id": f"zalo:{sender}"}
+        text = neutralise(message["text"]) if isinstance(message.get("text"), str) else ""
+        base = {"key": f"zalo:{msg_id}", "channel": "zalo", "sender_id": f"zalo:{sender}", "sent_at": sent_at}
         if text.strip():  # a text, or an attachment with a caption: the words are what matter
             return Parsed([Item(**base, kind=TEXT, text=text)])
         if event == "user_send_text":
@@ -96,6 +100,7 @@ class ZaloInput(ResidentChannel):
     """Residents writing to the Official Account on Zalo."""
 
     settings_class = ZaloSettings
+    signed_times = True  # the body's `timestamp` (ms) is covered by X-ZEvent-Signature
 
     @classmethod
     def name(cls) -> str:

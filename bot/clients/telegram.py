@@ -19,19 +19,12 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.logsafety import quiet_http_loggers
 from bot.outbox.errors import GiveUp, RetryLater
 
 log = logging.getLogger(__name__)
 # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11.
 TIMEOUTS = (asyncio.TimeoutError, TimeoutError)
-
-
-def quiet_http_loggers() -> None:
-    """httpx/httpcore log request URLs at INFO, and a Bot API URL contains the bot token."""
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if logger.level < logging.WARNING:  # NOTSET (0) would follow the root logger
-            logger.setLevel(logging.WARNING)
 
 
 def make_bot(token: str, base_url: str, *, timeout: float = 10.0, pool_size: int = 16,

@@ -1,7 +1,7 @@
 """The whole schema: importing this module registers every table; `init_db` creates them.
 
 Only entry points (the runtime builder, command-line tools) and tests import it. A database made by an
-older version gets the tables and columns it lacks: a new column must be nullable or have a
+older version gets the tables, columns and indexes it lacks: a new column must be nullable or have a
 `server_default`, so that adding it never rewrites or loses a row.
 """
 
@@ -22,7 +22,7 @@ from bot.db.base import Base
 
 
 def init_db(engine: Engine) -> None:
-    """Create every table of the project and add the columns an older database lacks (idempotent)."""
+    """Create every table of the project and add the columns and indexes an older database lacks (idempotent)."""
     Base.metadata.create_all(engine)
     _add_missing_columns(engine)
 
@@ -39,3 +39,5 @@ def _add_missing_columns(engine: Engine) -> None:
                     raise RuntimeError(f"{table.name}.{column.name} is new and NOT NULL without a server_default")
                 ddl = CreateColumn(column).compile(dialect=engine.dialect)
                 conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {ddl}")
+            for index in table.indexes:
+                index.create(conn, checkfirst=True)

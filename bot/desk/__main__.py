@@ -1,5 +1,7 @@
-"""Run the desk: `python -m bot.desk` (port DESK_PORT, default 8080);
-`python -m bot.desk create-account <username> --role counselor|staff` adds a console account."""
+"""Run the desk: `python -m bot.desk` (DESK_HOST / BIND_HOST, default 127.0.0.1; port DESK_PORT, default 8080);
+`python -m bot.desk create-account <username> --role counselor|supervisor|staff` adds a console account.
+
+Before anything logs or writes: redacted logging (`bot.logsafety`), files created 0600 under a 0700 var/."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import sys
 import aiohttp
 from aiohttp import web
 
-from bot.config import env, load_dotenv
+from bot.config import bind_host, env, load_dotenv, private_process
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
 from bot.desk.settings import DeskSettings, settings_from_env
+from bot.logsafety import setup_logging
 from bot.sending.outbound import build_outbound
 
 log = logging.getLogger("bot.desk")
@@ -62,12 +65,12 @@ def serve() -> None:
     settings = settings_from_env()
     if settings.telegram_token and not settings.counselor_chat_id:
         log.warning("TELEGRAM_COUNSELOR_CHAT_ID is not set: notifications are off")
-    web.run_app(build_app(settings, token), host=env("DESK_HOST", "0.0.0.0"),
+    web.run_app(build_app(settings, token), host=bind_host("DESK"),
                 port=int(env("DESK_PORT", "8080") or 8080), access_log=None, print=None)
 
 
 def create_account_cli(argv: list[str]) -> int:
-    """`create-account USERNAME --role counselor|staff [--name ...] [--telegram-id N] [--password-stdin]`."""
+    """`create-account USERNAME --role counselor|supervisor|staff [--name ...] [--telegram-id N] [--password-stdin]`."""
     from bot.desk.accounts import ROLES, AccountError, create_account
 
     parser = argparse.ArgumentParser(prog="python -m bot.desk create-account",
@@ -100,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m bot.desk`."""
     argv = sys.argv[1:] if argv is None else argv
     load_dotenv()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s desk %(levelname)s %(name)s %(message)s")
+    private_process()
+    setup_logging("desk")  # after load_dotenv: the secrets it redacts include those of .env
     logging.getLogger("telegram").setLevel(logging.INFO)
     if argv and argv[0] == "create-account":
         return create_account_cli(argv[1:])

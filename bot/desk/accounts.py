@@ -1,7 +1,12 @@
-"""Console accounts (argon2 hashes) and server-side sessions; the cookie holds a random token, the table its HMAC."""
+"""Console accounts (argon2 hashes) and server-side sessions; the cookie holds a random token, the table its HMAC.
+
+A login passes the brake of `login_limits` before its password is checked, and at most a few argon2
+checks run at once, in threads, so guessing can neither lock a counselor out for long nor burn the CPU.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -17,14 +22,34 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.db.engine import session_factory
+from bot.desk.login_limits import ADDRESS, LoginLimiter, LoginLimits, Refusal
 from bot.desk.models import Account, DeskSession
 from bot.timeutil import Clock, aware
 
-ROLES = ("counselor", "staff")
+ROLES = ("counselor", "supervisor", "staff")
+# A supervisor is a counselor who may also close cases others claimed.
+IMPLIED_ROLES = {"supervisor": frozenset({"counselor"})}
 SESSION_COOKIE = "desk_session"
 LOGIN_COOKIE = "desk_login"
+DEVICE_COOKIE = "desk_device"
+DEVICE_LIFETIME = timedelta(days=90)
 MIN_PASSWORD = 10
+BUSY = "Máy chủ đang bận kiểm tra nhiều lần đăng nhập cùng lúc. Hãy thử lại sau vài giây."
 _hasher = PasswordHasher()
+
+
+def has_role(role: str, wanted: str) -> bool:
+    """True when an account of `role` may do what `wanted` may (a supervisor is also a counselor)."""
+    return role == wanted or wanted in IMPLIED_ROLES.get(role, frozenset())
+
+
+def refusal_text(refusal: Refusal) -> str:
+    """The Vietnamese message of a login refused by the brake."""
+    minutes = max(1, -(-refusal.retry_after // 60))
+    if refusal.scope == ADDRESS:
+        return f"Bạn đã thử đăng nhập sai quá nhiều lần. Hãy thử lại sau {minutes} phút."
+    return (f"Tài khoản này vừa bị thử mật khẩu sai quá nhiều lần. Hãy thử lại sau {minutes} phút, hoặc đăng "
+            "nhập trên thiết bị bạn vẫn thường dùng để vào bảng điều khiển.")
 
 
 @functools.lru_cache(maxsize=1)
@@ -52,6 +77,16 @@ class CurrentUser:
     def actor_key(self) -> str:
         """Key used in case history."""
         return f"desk:{self.username}"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A login attempt: the account, or a refusal by the brake (seconds to wait, message), or neither (wrong)."""
+
+    account: Account | None
+    retry_after: int | None = None
+    refusal: str | None = None
+    device: str | None = None  # the device cookie to set after a success
 
 
 def create_account(engine: Engine, username: str, password: str, role: str, display_name: str | None = None,
@@ -92,8 +127,8 @@ class SessionManager:
     """Logins and sessions stored in the project database; the cookie holds a random token."""
 
     def __init__(self, engine: Engine, secret: str, clock: Clock, hours: float = 12.0,
-                 secure_cookie: bool = False) -> None:
-        """`secret` keys the HMACs of session ids and login CSRF tokens."""
+                 secure_cookie: bool = False, limits: LoginLimits | None = None) -> None:
+        """`secret` keys the HMACs of session ids, login CSRF tokens, device cookies and brake rows."""
         if not secret:
             raise ValueError("a session secret is required")
         self.engine = engine
@@ -102,7 +137,10 @@ class SessionManager:
         self.clock = clock
         self.lifetime = timedelta(hours=hours)
         self.secure_cookie = secure_cookie
-        self._failures: dict[str, list[float]] = {}
+        self.limits = limits or LoginLimits()
+        self.limiter = LoginLimiter(engine, clock, self.secret, self.limits)
+        self._verifying: asyncio.Semaphore | None = None
+        self._waiting = 0
 
     def _digest(self, purpose: str, value: str) -> str:
         return hmac.new(self.secret, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
@@ -122,30 +160,60 @@ class SessionManager:
         return bool(nonce and token) and hmac.compare_digest(self._digest("login", nonce).encode("utf-8"),
                                                              token.encode("utf-8"))
 
-    # ---- password check with a small brake on guessing --------------------------------------------
-    def _throttled(self, username: str) -> bool:
-        now = self.clock.now().timestamp()
-        recent = [t for t in self._failures.get(username, []) if now - t < 300]
-        self._failures[username] = recent
-        return len(recent) >= 5
+    # ---- device cookies: a browser where an account logged in before ------------------------------
+    def device_token(self, username: str) -> str:
+        """A signed device cookie value for an account, dated now."""
+        issued = str(int(self.clock.now().timestamp()))
+        return f"{issued}.{self._digest('device', f'{username}:{issued}')}"
 
-    def authenticate(self, username: str, password: str) -> Account | None:
-        """The account when the password is right (constant work when the user does not exist)."""
-        username = (username or "").strip().lower()
-        if self._throttled(username):
-            return None
+    def device_ok(self, token: str | None, username: str) -> bool:
+        """True when a device cookie was issued to this account by this desk less than 90 days ago."""
+        if not token or len(token) > 120:
+            return False
+        issued, _, mac = token.partition(".")
+        if not (issued.isascii() and issued.isdigit()):
+            return False
+        age = self.clock.now().timestamp() - int(issued)
+        if not -60 <= age <= DEVICE_LIFETIME.total_seconds():
+            return False
+        return hmac.compare_digest(self._digest("device", f"{username}:{issued}").encode(), mac.encode("utf-8"))
+
+    # ---- the password check, behind the brake ------------------------------------------------------
+    async def login(self, username: str, password: str, address: str, device: str | None = None) -> LoginResult:
+        """Check a login from a client address: refused by the brake before argon2, else the account or None.
+
+        The account's own counter is skipped for a browser with that account's device cookie.
+        """
+        username = (username or "").strip().lower()[:200]
+        account_key = None if self.device_ok(device, username) else username
+        refusal = await asyncio.to_thread(self.limiter.reserve, address, account_key)
+        if refusal is not None:
+            return LoginResult(None, refusal.retry_after, refusal_text(refusal))
+        if self._verifying is None:
+            self._verifying = asyncio.Semaphore(self.limits.concurrent_verifies)
+        if self._waiting >= self.limits.verify_queue:
+            await asyncio.to_thread(self.limiter.refund, address, account_key)
+            return LoginResult(None, 5, BUSY)
+        self._waiting += 1
+        try:
+            async with self._verifying:
+                account = await asyncio.to_thread(self._verify, username, password or "")
+        finally:
+            self._waiting -= 1
+        if account is None:
+            return LoginResult(None)
+        await asyncio.to_thread(self.limiter.refund, address, account_key)
+        return LoginResult(account, device=self.device_token(account.username))
+
+    def _verify(self, username: str, password: str) -> Account | None:
+        """The account when the password is right (the same argon2 work when the user does not exist)."""
         with self.Session() as s:
             account = s.execute(select(Account).where(Account.username == username, Account.active.is_(True))
                                 ).scalar_one_or_none()
         try:
-            _hasher.verify(account.password_hash if account else _dummy_hash(), password or "")
-            ok = account is not None
+            _hasher.verify(account.password_hash if account else _dummy_hash(), password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
-            ok = False
-        if not ok:
-            self._failures.setdefault(username, []).append(self.clock.now().timestamp())
             return None
-        self._failures.pop(username, None)
         if account is not None and _hasher.check_needs_rehash(account.password_hash):
             with self.Session.begin() as s:
                 row = s.get(Account, account.id)
@@ -193,3 +261,8 @@ class SessionManager:
         """Attach the session cookie (HttpOnly, SameSite=Lax, Secure behind HTTPS)."""
         response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Lax", secure=self.secure_cookie,
                             path="/", max_age=int(self.lifetime.total_seconds()))
+
+    def set_device_cookie(self, response: web.StreamResponse, value: str) -> None:
+        """Attach the device cookie of the account that just logged in (HttpOnly, SameSite=Strict)."""
+        response.set_cookie(DEVICE_COOKIE, value, httponly=True, samesite="Strict", secure=self.secure_cookie,
+                            path="/login", max_age=int(DEVICE_LIFETIME.total_seconds()))

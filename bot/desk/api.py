@@ -1,8 +1,9 @@
 """The desk's HTTP API: cases and counselor messages (bearer token), /health, and the Telegram webhook.
 
-Every /api/ route needs `Authorization: Bearer <DESK_API_TOKEN>` (compared in constant time); the
-webhook needs Telegram's secret-token header and answers 200 even when an update fails, so Telegram
-does not redeliver it forever.
+Every /api/ route needs `Authorization: Bearer <DESK_API_TOKEN>` (compared in constant time); /health
+answers `{"status": "ok"|"degraded"}` (200/503) to anyone, its details only with that bearer (a wrong
+one is a 401); the webhook needs Telegram's secret-token header and answers 200 even when an update
+fails, so Telegram does not redeliver it forever.
 """
 
 from __future__ import annotations
@@ -15,12 +16,15 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cases.handoff import human_owner
 from bot.cases.models import STATUSES, URGENCIES, Case, CaseEvent
+from bot.cases.spool import spool_state
 from bot.db.engine import session_factory
 from bot.desk import keys
-from bot.desk.health import delivery_health, summarize
+from bot.desk.health import delivery_health, public_view, summarize
+from bot.desk.inputs import parse_id, read_json
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +42,7 @@ def bearer_ok(request: web.Request, token: str) -> bool:
 async def api_auth(request: web.Request, handler: Any) -> web.StreamResponse:
     """Require the desk API token on every /api/ route."""
     if request.path.startswith("/api/") and not bearer_ok(request, request.app[keys.API_TOKEN]):
-        return web.json_response({"error": "unauthorized"}, status=401,
-                                 headers={"WWW-Authenticate": "Bearer"})
+        return _unauthorized()
     return await handler(request)
 
 
@@ -63,10 +66,9 @@ async def list_cases(request: web.Request) -> web.Response:
 
 async def get_case(request: web.Request) -> web.Response:
     """GET /api/cases/{id}: one case with its history."""
-    try:
-        case_id = int(request.match_info["case_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    case_id = parse_id(request.match_info["case_id"])
+    if case_id is None:
+        return web.json_response({"error": "not found"}, status=404)
     store = request.app[keys.STORE]
     case = await asyncio.to_thread(store.get, case_id)
     if case is None:
@@ -86,10 +88,9 @@ def counselor_messages(engine: Engine, sender_id: str, after: int) -> list[dict[
 
 async def conversation_messages(request: web.Request) -> web.Response:
     """GET /api/conversations/{sender_id}/messages?after=<id>: counselor replies, for REST clients to fetch."""
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        return web.json_response({"error": "after must be a number"}, status=400)
+    after = parse_id(request.query.get("after", "0"), minimum=0)
+    if after is None:
+        return web.json_response({"error": "after must be a whole number from 0 to 2**63-1"}, status=400)
     engine = request.app[keys.STORE].engine
     sender_id = request.match_info["sender_id"]
     messages = await asyncio.to_thread(counselor_messages, engine, sender_id, after)
@@ -97,9 +98,16 @@ async def conversation_messages(request: web.Request) -> web.Response:
     return web.json_response({"sender_id": sender_id, "human_owner_case": owner, "messages": messages})
 
 
+def _unauthorized() -> web.Response:
+    return web.json_response({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
+
+
 async def health(request: web.Request) -> web.Response:
-    """GET /health: database, notifications, hand-off and urgent deliveries, background jobs."""
+    """GET /health: ok/degraded for anyone; with the bearer also the database, deliveries, spool and jobs."""
     app = request.app
+    detailed = "Authorization" in request.headers
+    if detailed and not bearer_ok(request, app[keys.API_TOKEN]):
+        return _unauthorized()
     updates = app.get(keys.TELEGRAM)
     try:
         deliveries = await asyncio.to_thread(
@@ -109,8 +117,13 @@ async def health(request: web.Request) -> web.Response:
     except Exception:  # any failure here means the database cannot be used
         log.warning("health check: the database did not answer")
         deliveries, database_ok = {}, False
-    body, ok = summarize(database_ok, deliveries, app[keys.HEALTH])
-    return web.json_response(body, status=200 if ok else 503)
+    try:
+        spool = await asyncio.to_thread(spool_state)
+    except OSError:
+        log.warning("health check: the spool directory cannot be read")
+        spool = "failing"
+    body, ok = summarize(database_ok, deliveries, app[keys.HEALTH], spool)
+    return web.json_response(body if detailed else public_view(body), status=200 if ok else 503)
 
 
 async def telegram_webhook(request: web.Request) -> web.Response:
@@ -124,13 +137,18 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         log.warning("rejected a Telegram webhook call with a wrong secret token")
         return web.json_response({"error": "forbidden"}, status=403)
     try:
-        data = await request.json()
-    except ValueError:
+        data = await read_json(request)
+    except ValueError:  # not UTF-8, not JSON, or nested too deep to parse
         return web.json_response({"error": "bad json"}, status=400)
     try:
         await updates.process_update(data)
-    except Exception:  # answer 200 so Telegram does not redeliver forever
-        log.exception("could not handle a Telegram update")
+    except SQLAlchemyError as exc:
+        # The database is down or busy: Telegram redelivers on a 5xx, and a handled update is marked seen in
+        # the same transaction as its effect, so the redelivery acts exactly once.
+        log.error("could not handle a Telegram update (%s); asking Telegram to redeliver", type(exc).__name__)
+        return web.json_response({"error": "retry later"}, status=503)
+    except Exception as exc:  # a malformed update would fail every time: answer 200 so it cannot block the queue
+        log.error("could not handle a Telegram update (%s)", type(exc).__name__)
     return web.json_response({"ok": True})
 
 

@@ -13,13 +13,21 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from telegram import Bot
 
+from bot.config import MAX_REQUEST_BYTES
 from bot.desk import jobs, keys
 from bot.desk.accounts import SessionManager
 from bot.desk.api import api_auth, setup_api
 from bot.desk.commands import CaseCommands
 from bot.desk.console import setup_console
 from bot.desk.console.pages import make_jinja, security_headers
-from bot.desk.delivery import RasaEvents, ResidentSender, resident_handlers
+from bot.desk.delivery import (
+    TRANSCRIPT_MAX_ATTEMPTS,
+    RasaEvents,
+    ResidentSender,
+    on_dead_delivery,
+    resident_handlers,
+)
+from bot.desk.limits import body_guard
 from bot.desk.rasa import TranscriptReader
 from bot.desk.reconcilers import Reconcilers
 from bot.desk.settings import DeskSettings
@@ -46,7 +54,9 @@ def create_app(runtime: Runtime, api_token: str, *, settings: DeskSettings | Non
     settings = settings or default_settings(api_token)
     clock = clock or SystemClock()
     engine = runtime.store.engine
-    app = web.Application(middlewares=[security_headers, api_auth], client_max_size=1024 * 1024)
+    # Bodies: 1 MiB at most, and never inflated (aiohttp 3.9 inflates gzip/deflate request bodies without a bound).
+    app = web.Application(middlewares=[security_headers, body_guard, api_auth], client_max_size=MAX_REQUEST_BYTES,
+                          handler_args={"auto_decompress": False})
     app[keys.SETTINGS], app[keys.CLOCK], app[keys.API_TOKEN] = settings, clock, api_token
     app[keys.RUNTIME], app[keys.STORE], app[keys.HEALTH] = runtime, runtime.store, {}
     app[keys.TRANSCRIPTS] = TranscriptReader(tracker_engine)
@@ -58,7 +68,9 @@ def create_app(runtime: Runtime, api_token: str, *, settings: DeskSettings | Non
     handlers = {**resident_handlers(outbound, rasa, app[keys.TRANSCRIPTS]),
                 **(CardSender(bot, engine, settings, clock).handlers() if bot else skipping_handlers())}
     dispatcher = Dispatcher(engine, clock, handlers, max_backoff=settings.max_backoff,
-                            max_attempts={"resident_push": settings.resident_max_attempts})
+                            max_attempts={"resident_push": settings.resident_max_attempts,
+                                          "rasa_events": TRANSCRIPT_MAX_ATTEMPTS},
+                            on_dead=on_dead_delivery(settings.telegram_enabled))
     commands = CaseCommands(engine, clock, settings, hotlines=lambda: runtime.library.hotlines.emergency_lines(),
                             on_enqueue=dispatcher.poke)
     app[keys.DISPATCHER], app[keys.COMMANDS] = dispatcher, commands

@@ -10,7 +10,8 @@ from typing import Any
 from aiohttp import web
 
 from bot.desk import keys
-from bot.desk.accounts import SESSION_COOKIE, CurrentUser
+from bot.desk.accounts import SESSION_COOKIE, CurrentUser, has_role
+from bot.desk.inputs import read_form
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_KEY = "desk_user"
@@ -36,7 +37,7 @@ def csrf_ok(request: web.Request, user: CurrentUser, form: Any) -> bool:
 def require_role(*roles: str) -> Callable[[Handler], Handler]:
     """Decorator for console routes: login required, role in `roles` (none given: any role), CSRF on POST.
 
-    Pages redirect to /login; fragment and JSON requests (Accept: application/json or X-Requested-With)
+    A supervisor passes wherever a counselor does. Pages redirect to /login; fragment and JSON requests (Accept: application/json or X-Requested-With)
     get 401. The user is available as `current_user(request)`.
     """
     def decorate(handler: Handler) -> Handler:
@@ -47,10 +48,10 @@ def require_role(*roles: str) -> Callable[[Handler], Handler]:
                 if request.method == "GET" and not request.headers.get("X-Requested-With"):
                     raise web.HTTPSeeOther(f"/login?next={request.rel_url.path}")
                 raise web.HTTPUnauthorized(text="Phiên đăng nhập đã hết hạn.")
-            if roles and user.role not in roles:
+            if roles and not any(has_role(user.role, wanted) for wanted in roles):
                 raise web.HTTPForbidden(text="Tài khoản của bạn không có quyền xem trang này.")
             if request.method not in ("GET", "HEAD", "OPTIONS"):
-                form = await request.post() if request.content_type in (
+                form = await read_form(request) if request.content_type in (
                     "application/x-www-form-urlencoded", "multipart/form-data") else None
                 if not csrf_ok(request, user, form):
                     raise web.HTTPForbidden(text="Mã bảo vệ biểu mẫu (CSRF) không hợp lệ; hãy tải lại trang.")

@@ -2,7 +2,9 @@
 
 Senders raise the one delivery vocabulary (`bot.outbox.errors`); it reaches the dispatcher unchanged,
 which also retries any other exception. A Rasa event already in the transcript (a crash after Rasa
-stored it, before the row was marked sent) is not appended twice.
+stored it, before the row was marked sent) is not appended twice. A transcript write is tried at most
+`TRANSCRIPT_MAX_ATTEMPTS` times (Rasa restarting, or refusing the token, must not keep it for ever);
+then `on_dead_delivery` leaves a `delivery_failures` row and a log line without any text.
 """
 
 from __future__ import annotations
@@ -12,10 +14,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from sqlalchemy.orm import Session
+
+from bot.desk import cards
+from bot.desk.writes import queue_telegram
 from bot.outbox.dispatcher import Delivery
 from bot.outbox.errors import GiveUp, Skip
+from bot.outbox.models import DeliveryFailure
+from bot.senders import channel_of, sender_ref
+from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+# With the desk's backoff (1 s doubling up to 5 min) 20 attempts span about an hour.
+TRANSCRIPT_MAX_ATTEMPTS = 20
 
 
 class ResidentSender(Protocol):
@@ -69,3 +80,28 @@ def resident_handlers(outbound: ResidentSender | None, rasa: RasaEvents | None,
                                  by_human=bool(item.payload.get("by_human")))
 
     return {"rasa_events": rasa_events, "resident_push": resident_push}
+
+
+def on_dead_delivery(telegram_enabled: bool) -> Callable[[Session, Delivery, str], None]:
+    """The dispatcher's `on_dead`: record a lost transcript write, and tell the group of a lost counselor push.
+
+    Pushes record their own `delivery_failures` rows (bot.sending.outbound); a counselor's message that
+    could not be pushed gets a notice under the case card, so one who replied from Telegram learns it too.
+    """
+    def record(s: Session, item: Delivery, reason: str) -> None:
+        sender = str(item.payload.get("sender_id") or "")
+        if item.kind == "resident_push" and item.payload.get("by_human") and item.case_id is not None:
+            text = (f"⚠️ Tin nhắn của tư vấn viên chưa tới được người dân (ca #{item.case_id}): không gửi được "
+                    f"qua {cards.channel_label(channel_of(sender))}. Xem trạng thái trên bảng điều khiển.")
+            queue_telegram(s, enabled=telegram_enabled, key=f"undelivered:{item.id}", kind="tg_notice",
+                           case_id=item.case_id, payload={"chat": "counselor", "reply_to_card": True, "text": text},
+                           now=utcnow())
+        if item.kind != "rasa_events":
+            return
+        events = item.payload.get("events") or []
+        by_human = any((e.get("metadata") or {}).get("handoff") == "counselor" for e in events if isinstance(e, dict))
+        s.add(DeliveryFailure(at=utcnow(), channel=channel_of(sender)[:16], sender_id=sender[:200], urgent=False,
+                              by_human=by_human, error=(reason or "unknown")[:64]))
+        log.error("transcript write not delivered: case=%s sender_ref=%s by_human=%s reason=%s", item.case_id,
+                  sender_ref(sender), by_human, reason)
+    return record

@@ -1,7 +1,9 @@
-"""What /health reports: the database, Telegram notifications, hand-off delivery, urgent replies, jobs.
+"""What /health reports: the database, Telegram notifications, hand-off delivery, transcript writes to Rasa,
+urgent replies, the spool, jobs.
 
 Any value other than "ok" or "off" makes the desk "degraded" (HTTP 503), so a monitor notices a card
-that cannot be posted or an urgent reply that did not reach a resident.
+that cannot be posted, an urgent reply that did not reach a resident or a case waiting in the spool.
+Only `status` is public; the details (queue sizes, task names) are for holders of the desk API token.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ def delivery_health(engine: Engine, *, telegram_enabled: bool, updates_state: st
     tg_count = sum(stats.get(p, (0, 0))[0] for p in ("tg:", "tgs"))
     tg_attempts = max(stats.get(p, (0, 0))[1] for p in ("tg:", "tgs"))
     res_count, res_attempts = stats.get("res", (0, 0))
+    rasa_count, rasa_attempts = stats.get("ras", (0, 0))
     if not telegram_enabled:
         notifications = "off"
     elif tg_attempts > 0 or (updates_state or "ok") != "ok":
@@ -42,13 +45,21 @@ def delivery_health(engine: Engine, *, telegram_enabled: bool, updates_state: st
     urgent_failures = recent_urgent_send_failures(engine, now - URGENT_WINDOW)
     return {"notifications": notifications, "notifications_pending": tg_count,
             "handoff": "failing" if res_attempts > 0 else "ok", "handoff_pending": res_count,
+            "transcript": "failing" if rasa_attempts > 0 else "ok", "transcript_pending": rasa_count,
             "urgent_deliveries": "failing" if urgent_failures else "ok",
             "urgent_delivery_failures": urgent_failures}
 
 
-def summarize(database_ok: bool, deliveries: dict[str, Any], jobs: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-    """The /health body and whether everything is fine."""
+def summarize(database_ok: bool, deliveries: dict[str, Any], jobs: dict[str, Any],
+              spool: str = "ok") -> tuple[dict[str, Any], bool]:
+    """The /health body and whether everything is fine (`spool`: "failing" while a case waits in it)."""
+    jobs = {**jobs, "spool": "failing"} if spool != "ok" else jobs
     body = {"database": "ok" if database_ok else "down", **jobs, **deliveries}
     ok = database_ok and all(v in ("ok", "off") for v in body.values() if isinstance(v, str))
     body["status"] = "ok" if ok else "degraded"
     return body, ok
+
+
+def public_view(body: dict[str, Any]) -> dict[str, Any]:
+    """What /health tells a caller without the desk API token: ok or degraded, nothing else."""
+    return {"status": body["status"]}

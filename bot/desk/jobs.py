@@ -1,8 +1,9 @@
 """The desk's background work as one `cleanup_ctx`: every loop starts before `yield`, is cancelled after.
 
 The loops: the outbox dispatcher, the reconcilers (cards and forwards that slipped through), reminders
-(re-escalation, stale claims), the spool import, deletion requests, the REST watcher and Telegram
-updates (long polling or webhook registration). A loop that fails keeps running and says so on /health.
+(re-escalation, stale claims), the spool import, deletion requests (bot.privacy), the retention period
+(bot.retention), the REST watcher and Telegram updates (long polling or webhook registration). A loop
+that fails keeps running and says so on /health.
 """
 
 from __future__ import annotations
@@ -17,11 +18,13 @@ from aiohttp import web
 from bot.cases.spool import drain_spool
 from bot.desk import keys
 from bot.privacy import process_deletions
+from bot.retention import PrivacySettings, privacy_settings_from_env, purge_expired
 
 log = logging.getLogger(__name__)
 SPOOL_INTERVAL = 5.0
 DELETIONS_INTERVAL = 2.0
 HOUSEKEEPING_INTERVAL = 3600.0
+RETENTION_INTERVAL = 3600.0
 
 
 async def every(interval: float, name: str, app: web.Application, fn: Callable[[], Any]) -> None:
@@ -42,8 +45,16 @@ def _import_spool(app: web.Application) -> None:
         log.warning("imported %d spooled case(s)", count)
 
 
+def _apply_retention(app: web.Application, privacy: PrivacySettings) -> None:
+    purged = purge_expired(app[keys.STORE].engine, app.get(keys.TRACKER_WRITER), privacy.retention,
+                           privacy.token_key, app[keys.CLOCK].now())
+    if any(purged.values()):
+        log.info("retention: %s", ", ".join(f"{name} {count}" for name, count in purged.items() if count))
+
+
 def _loops(app: web.Application) -> list[Coroutine[Any, Any, None]]:
     settings = app[keys.SETTINGS]
+    privacy = privacy_settings_from_env(settings.session_secret)
     reconcilers = app[keys.RECONCILERS]
     loops = [
         app[keys.DISPATCHER].run_forever(settings.outbox_interval),
@@ -55,8 +66,10 @@ def _loops(app: web.Application) -> list[Coroutine[Any, Any, None]]:
     ]
     tracker = app.get(keys.TRACKER_WRITER)
     if tracker is not None:
-        engine = app[keys.STORE].engine
-        loops.append(every(DELETIONS_INTERVAL, "deletions", app, lambda: process_deletions(engine, tracker)))
+        engine, clock = app[keys.STORE].engine, app[keys.CLOCK]
+        loops.append(every(DELETIONS_INTERVAL, "deletions", app,
+                           lambda: process_deletions(engine, tracker, privacy.token_key, clock)))
+    loops.append(every(RETENTION_INTERVAL, "retention", app, lambda: _apply_retention(app, privacy)))
     if settings.watch_rest_tracker:
         reader = app[keys.TRANSCRIPTS]
         loops.append(every(settings.rest_watch_interval, "rest_watch", app,

@@ -1,4 +1,4 @@
-"""Tables of the desk: Telegram message map, accounts, sessions, update de-duplication, tracker marks."""
+"""Tables of the desk: Telegram message map, accounts, sessions, login brake, update de-duplication, tracker marks."""
 
 from __future__ import annotations
 
@@ -55,6 +55,16 @@ class DeskSession(Base):
     csrf_token = Column(String(64), nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class LoginLimit(Base):
+    """Login attempts in the current window of one client address or one account (the key is an HMAC)."""
+
+    __tablename__ = "desk_login_limits"
+    scope = Column(String(10), primary_key=True)  # address | account
+    key = Column(String(64), primary_key=True)
+    count = Column(Integer, nullable=False, default=0)
+    window_end = Column(DateTime(timezone=True), nullable=False, index=True)
 
 
 class SeenUpdate(Base):

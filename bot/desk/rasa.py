@@ -65,6 +65,7 @@ class TranscriptLine:
     at: datetime
     who: str  # resident | bot | counselor | desk
     text: str
+    message_id: str | None = None  # Rasa's id of a resident's message
 
 
 def tracker_engine(url: str | None) -> Engine | None:
@@ -115,7 +116,8 @@ class TranscriptReader:
                 who = {"counselor": "counselor", "desk": "desk"}.get(
                     (data.get("metadata") or {}).get("handoff"), "bot")
             at = datetime.fromtimestamp(float(row.timestamp or 0), UTC)
-            lines.append(TranscriptLine(int(row.id), at, who, str(msg)))
+            mid = data.get("message_id") if row.type_name == "user" else None
+            lines.append(TranscriptLine(int(row.id), at, who, str(msg), str(mid) if mid else None))
         return lines
 
     def delivered_keys(self, sender_id: str, limit: int = 300) -> set[str] | None:

@@ -207,16 +207,23 @@ class Reconcilers:
             if mark is None:
                 mark = TrackerMark(sender_id=case.sender_id, last_event_id=0)
                 s.add(mark)
-            known = set(s.execute(select(CaseEvent.detail).where(
+            # A message the action already joined to the case is known by its Rasa message id; the text
+            # decides only for events without an id, so a resident repeating "cứu" is never dropped.
+            joined = s.execute(select(CaseEvent.message_id, CaseEvent.detail).where(
                 CaseEvent.case_id == case.id, CaseEvent.kind == "resident_message",
-                CaseEvent.at >= claimed_at)).scalars())
+                CaseEvent.at >= claimed_at)).all()
+            known_ids = {mid for mid, _ in joined if mid}
+            known_texts = {detail for mid, detail in joined if not mid}
             for line in lines:
                 if line.event_id <= mark.last_event_id:
                     continue
                 mark.last_event_id = line.event_id
-                if line.who != "resident" or line.at < claimed_at or line.text in known:
+                if line.who != "resident" or line.at < claimed_at:
                     continue
-                ev = CaseEvent(case_id=case.id, kind="resident_message", actor="resident", detail=line.text, at=now)
+                if (line.message_id in known_ids) if line.message_id else (line.text in known_texts):
+                    continue
+                ev = CaseEvent(case_id=case.id, kind="resident_message", actor="resident", detail=line.text, at=now,
+                               message_id=line.message_id)
                 s.add(ev)
                 s.flush()
                 if self.settings.telegram_enabled:

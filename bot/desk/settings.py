@@ -55,6 +55,7 @@ class DeskSettings:
     resident_max_attempts: int = 12
     session_hours: float = 12.0
     cookie_secure: bool = False
+    trusted_proxy: bool = False  # DESK_TRUSTED_PROXY=1: count logins by the proxy's X-Forwarded-For entry
     nlu_dir: Path = ROOT / "data" / "nlu"
 
     @property
@@ -126,4 +127,5 @@ def settings_from_env() -> DeskSettings:
         max_backoff=_float("DESK_OUTBOX_MAX_BACKOFF", 300.0),
         session_hours=_float("DESK_SESSION_HOURS", 12.0),
         cookie_secure=public.startswith("https://"),
+        trusted_proxy=env("DESK_TRUSTED_PROXY", "0") in ("1", "true", "yes"),
     )

@@ -1,4 +1,8 @@
-"""The outbox table: one row per thing to deliver, unique by the change that produced it."""
+"""The outbox table: one row per thing to deliver, unique by the change that produced it.
+
+`priority` orders due work across lanes (never within one): danger-now cards first, then messages to
+residents, then the rest. A new column, so it has a server default for databases made before it.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from bot.db.base import Base
 from bot.timeutil import utcnow
 
 PENDING, SENT, SKIPPED, DEAD = "pending", "sent", "skipped", "dead"
+# Higher goes first: a danger-now case's Telegram rows, then what reaches a resident, then everything else.
+PRIORITY_DANGER, PRIORITY_RESIDENT, PRIORITY_NORMAL = 2, 1, 0
 
 
 class OutboxItem(Base):
@@ -28,9 +34,12 @@ class OutboxItem(Base):
     last_error = Column(String(300), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     sent_at = Column(DateTime(timezone=True), nullable=True)
+    priority = Column(Integer, nullable=False, default=PRIORITY_NORMAL, server_default="0")
 
+    # ix_outbox_lane_heads covers the dispatcher's "head of every pending lane" query.
     __table_args__ = (Index("ix_outbox_status_id", "status", "id"),
-                      Index("ix_outbox_case_kind", "case_id", "kind"))
+                      Index("ix_outbox_case_kind", "case_id", "kind"),
+                      Index("ix_outbox_lane_heads", "status", "lane", "kind", "priority", "id"))
 
 
 class DeliveryFailure(Base):

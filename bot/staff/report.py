@@ -1,4 +1,7 @@
-"""The training report for staff (Vietnamese Markdown and HTML, with a confusion-matrix image)."""
+"""The training report for staff (Vietnamese Markdown and HTML, with a confusion-matrix image).
+
+The HTML escapes every value it shows; only the template's own markup is HTML.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 
 from bot.staff.gate import pct
 from bot.staff.pipeline import ACCEPTED, FAILED, OK, REFUSED, PipelineResult
@@ -215,8 +218,9 @@ def render_report(result: PipelineResult, out_dir: Path) -> list[Path]:
     folder = Path(__file__).parent / "templates"
     md_env = Environment(loader=FileSystemLoader(folder), autoescape=False, trim_blocks=True, lstrip_blocks=True,
                          keep_trailing_newline=True)
-    html_env = Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(["html"]),
-                           trim_blocks=True, lstrip_blocks=True)
+    # Always escape: select_autoescape(["html"]) did not match "report.html.j2", so test sentences (residents'
+    # words) went into the page as markup. The template holds all the HTML; no value is marked safe.
+    html_env = Environment(loader=FileSystemLoader(folder), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     (out_dir / MD_NAME).write_text(md_env.get_template("report.md.j2").render(**ctx), encoding="utf-8")
     (out_dir / HTML_NAME).write_text(html_env.get_template("report.html.j2").render(**ctx), encoding="utf-8")
     written += [out_dir / MD_NAME, out_dir / HTML_NAME]

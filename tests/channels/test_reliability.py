@@ -250,3 +250,24 @@ async def test_an_event_that_keeps_crashing_is_eventually_given_up(zalo, http, e
         assert store.inbox_counts(engine)["done"] == 1
     finally:
         await stack.stop()
+
+
+async def test_an_urgent_reply_goes_before_a_backlog_of_ordinary_replies(engine) -> None:
+    for n in range(40):
+        calm = Item(key=f"zalo:c{n}", channel="zalo", sender_id=f"zalo:calm{n}", kind="text", text="hỏi")
+        store.insert_items(engine, [calm], timedelta(hours=1))
+        store.store_replies(engine, store.claim_next(engine, f"zalo:calm{n}", "w", timedelta(seconds=30)),
+                            [("trả lời", None)], False, "bot")
+    urgent = Item(key="zalo:u1", channel="zalo", sender_id="zalo:danger", kind="text", text="cứu")
+    store.insert_items(engine, [urgent], timedelta(hours=1))
+    store.store_replies(engine, store.claim_next(engine, "zalo:danger", "w", timedelta(seconds=30)),
+                        [("Gọi 113", None)], True, "bot")
+    order: list[str] = []
+
+    async def deliver(d: Delivery) -> None:
+        order.append(d.payload["sender_id"])
+
+    dispatcher = Dispatcher(engine, SystemClock(), {store.BOT_REPLY: deliver}, owner="w", concurrency=1)
+    await dispatcher.drain()
+    assert len(order) == 41
+    assert order[0] == "zalo:danger"

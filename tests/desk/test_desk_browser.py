@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
 
 import pytest
 import pytest_asyncio
@@ -78,7 +79,7 @@ async def test_counselor_logs_in_sees_new_case_live_claims_replies_resolves(desk
     # Reply to the resident.
     await page.fill("form.reply textarea", "Chị là Lan, tư vấn viên. Em đang ở đâu?")
     await page.click("form.reply button")
-    await page.wait_for_selector(".flash:has-text('Đã gửi tin nhắn cho người dân')")
+    await page.wait_for_selector(".flash:has-text('Tin nhắn đã vào hàng gửi tới người dân')")  # queued; state in history
     await eventually(lambda: ("zalo:321", "Chị là Lan, tư vấn viên. Em đang ở đâu?", True) in desk.outbound.sent)
     assert "Chị là Lan, tư vấn viên. Em đang ở đâu?" in await page.inner_text(".history")
 
@@ -89,3 +90,15 @@ async def test_counselor_logs_in_sees_new_case_live_claims_replies_resolves(desk
     await eventually(lambda: "resume" in desk.rasa.kinds("zalo:321"))
     await page.goto(f"{desk.url}/cases")
     assert "Đã xử lý" in await page.locator(f'tr[data-case-id="{case_id}"] .status').inner_text()
+
+
+@pytest.mark.parametrize("next_path", ["/%09/evil.example", "//evil.example", "/%0a/evil.example"])
+async def test_login_never_leaves_the_desk_whatever_next_says(desk: Desk, counselor: str, page, next_path) -> None:
+    origin = urlsplit(desk.url)
+    await page.goto(f"{desk.url}/login?next={next_path}")
+    await page.fill("input[name=username]", counselor)
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(f"{desk.url}/cases")
+    landed = urlsplit(page.url)
+    assert (landed.scheme, landed.netloc) == (origin.scheme, origin.netloc)

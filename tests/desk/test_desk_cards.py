@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 from bot.cases.models import Case
@@ -57,3 +58,31 @@ def test_long_messages_are_shortened_and_mentions_built() -> None:
     text = cards.reescalation_text(make(), 2, timedelta(minutes=61), "@giamsat", "u")
     assert "NHẮC LẠI lần 2" in text and "61 phút" in text and "@giamsat" in text
     assert "113" in cards.resident_resolved_text("• 113 – Công an")
+
+
+HOME = ("Tên tôi là Nguyễn Thị Hoa, nhà tôi ở số 12 ngõ 34 phố Hàng Bông, gần chợ. Chồng tôi là Trần Văn Nam "
+        "đang đánh tôi, gọi 0912345678. Em ở hẻm 5 đường Lê Lợi, thôn Đông Xá.")
+
+
+def test_card_excerpt_is_short_and_masks_names_and_home_addresses() -> None:
+    message = HOME + " Cứu tôi với." * 200
+    for text in (cards.render_card(make(message=message), "u"), cards.forward_text(7, message, None)):
+        for secret in ("Hoa", "Trần Văn Nam", "0912345678", "số 12", "ngõ 34", "Hàng Bông", "hẻm 5", "Lê Lợi",
+                       "Đông Xá"):
+            assert secret not in text
+        assert "[tên]" in text and "[địa chỉ]" in text and "[số điện thoại]" in text
+        assert "gần chợ" in text and "đang đánh tôi" in text  # what happens stays readable
+    assert cards.EXCERPT <= 300 and len(cards.excerpt(message)) <= cards.EXCERPT
+
+
+def test_a_cut_never_leaves_half_a_phone_number_or_address() -> None:
+    for pad in range(0, 40):
+        text = "a " * (cards.EXCERPT // 2 - 20) + "x" * pad + " gọi 0912 345 678 hoặc mai.tran@gmail.com, số 45 ngõ 6"
+        shown = cards.excerpt(text + " thêm nữa" * 2000)
+        assert not any(part in shown for part in ("0912", "345 678", "mai.tran", "gmail", "45"))
+
+
+def test_masking_a_huge_message_stays_fast() -> None:
+    start = time.perf_counter()
+    cards.excerpt("Chị Lan ở số 5 ngõ 7, " * 20000 + "a" * 200_000)
+    assert time.perf_counter() - start < 1.0

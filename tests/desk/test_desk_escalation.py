@@ -123,5 +123,5 @@ async def test_a_broken_supervisor_chat_never_holds_up_the_group(clocked_desk: D
     assert tg.sent(SUPERVISORS) == []
     await asyncio.to_thread(desk.commands.claim, case_id, Actor("tg:11", "TV11"), "Telegram")
     await eventually(lambda: "✋ Đã nhận" in tg.sent(COUNSELORS)[0].text)
-    async with desk.http.get(f"{desk.url}/health") as resp:
+    async with desk.http.get(f"{desk.url}/health", headers={"Authorization": "Bearer test-api-token"}) as resp:
         assert resp.status == 503 and (await resp.json())["notifications"] == "failing"

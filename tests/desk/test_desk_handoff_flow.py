@@ -122,7 +122,7 @@ async def test_rest_handoff_survives_desk_kill_and_restart(tmp_path: Path, tg: F
         await desk_proc.start()
         async with console.post(f"{desk_proc.url}/cases/{case_id}/reply",
                                 data={"csrf_token": csrf, "text": "Chị đã báo công an khu vực."}) as resp:
-            assert resp.status == 200 and "Đã gửi tin nhắn cho người dân" in await resp.text()
+            assert resp.status == 200 and "Tin nhắn đã vào hàng gửi tới người dân" in await resp.text()
         await eventually(lambda: _any_async(bot_texts(rasa), "Chị đã báo công an khu vực."), timeout=10)
         async with http.get(f"{desk_proc.url}/api/conversations/{SENDER}/messages",
                             headers={"Authorization": f"Bearer {API_TOKEN}"}) as resp:

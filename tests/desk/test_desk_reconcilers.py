@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import json
 
-from bot.cases.models import Case
+import pytest
+from sqlalchemy import create_engine, select
+
+from bot.cases.models import Case, CaseEvent
+from bot.cases.store import CaseRequest, CaseStore
 from bot.db.engine import session_factory
+from bot.desk.rasa import TranscriptReader
 from bot.desk.reconcilers import Reconcilers
 from bot.desk.settings import DeskSettings
 from bot.outbox.models import OutboxItem
@@ -52,3 +56,38 @@ async def test_without_telegram_nothing_is_queued(engine) -> None:
     legacy_case(engine)
     assert reconcilers.announce_new_cases() == 0 and reconcilers.forward_events() == 0
     assert card_keys(engine) == []
+
+
+def _tracker(tmp_path, rows: list[tuple[str, float, dict]]):
+    """A tracker store with Rasa's `events` columns the desk reads, holding the given user events."""
+    tracker = create_engine(f"sqlite:///{tmp_path / 'tracker.db'}", future=True)
+    with tracker.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id VARCHAR, type_name VARCHAR, "
+                             "timestamp FLOAT, data TEXT)")
+        for sender, at, data in rows:
+            conn.exec_driver_sql("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'user', ?, ?)",
+                                 (sender, at, json.dumps({"event": "user", **data})))
+    return tracker
+
+
+async def test_rest_watcher_keeps_a_repeated_message_and_skips_the_one_the_action_joined(engine, tmp_path) -> None:
+    sender = "rest:lan"
+    case_id = open_case(engine, sender=sender)
+    claimed_at = utcnow()
+    with session_factory(engine).begin() as s:
+        case = s.get(Case, case_id)
+        case.status, case.claimed_at, case.claimed_by = "claimed", claimed_at, "lan"
+    # The action joined one message to the case (with Rasa's message id) after the claim.
+    CaseStore(engine).open_case(CaseRequest(channel="rest", sender_id=sender, urgency="danger_now", message="cứu",
+                                            reasons=("kêu cứu",), message_id="m-joined"))
+    t = claimed_at.timestamp() + 1
+    tracker = _tracker(tmp_path, [(sender, t, {"text": "cứu", "message_id": "m-joined"}),
+                                  (sender, t + 1, {"text": "cứu", "message_id": "m-2"}),
+                                  (sender, t + 2, {"text": "cứu", "message_id": "m-3"})])
+    settings = DeskSettings(session_secret="x" * 16)
+    Reconcilers(engine, SystemClock(), settings).watch_rest_conversations(TranscriptReader(tracker))
+    with session_factory(engine)() as s:
+        got = s.execute(select(CaseEvent.message_id).where(CaseEvent.case_id == case_id,
+                                                           CaseEvent.kind == "resident_message")
+                        .order_by(CaseEvent.id)).scalars().all()
+    assert got == ["m-joined", "m-2", "m-3"]  # the repeated "cứu" arrives twice more, the joined one not again

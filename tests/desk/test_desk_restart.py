@@ -88,7 +88,7 @@ async def test_telegram_down_across_restart_keeps_retrying_and_reports_it(tmp_pa
         await eventually(lambda: tg.calls(outcome="failed"), timeout=10)
         async with aiohttp.ClientSession() as http:
             async def failing() -> bool:
-                async with http.get(f"{desk.url}/health") as resp:
+                async with http.get(f"{desk.url}/health", headers={"Authorization": "Bearer test-api-token"}) as resp:
                     return resp.status == 503 and (await resp.json())["notifications"] == "failing"
             await eventually(failing, timeout=10)
             desk.kill9()

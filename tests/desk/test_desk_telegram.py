@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from bot.cases.handoff import forward_resident_message, human_owner
 from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case, CaseEvent
 from bot.cases.store import CaseStore
 from bot.db.engine import session_factory
+from bot.desk.accounts import create_account
 from bot.desk.commands import Actor
 from bot.desk.keys import SETTINGS
+from bot.desk.models import TelegramMessage
 from bot.outbox.models import SENT, SKIPPED, OutboxItem
-from tests.desk.helpers import COUNSELORS, Desk, eventually, open_case, start_desk
+from tests.desk.helpers import COUNSELORS, PASSWORD, Desk, eventually, open_case, start_desk
 from tests.fakes.telegram_api import FakeTelegram
 
 pytestmark = pytest.mark.asyncio
@@ -26,11 +30,23 @@ def kinds(engine, case_id: int) -> list[str]:
     return [e.kind for e in CaseStore(engine).events(case_id)]
 
 
-async def card_of(tg: FakeTelegram, case_id: int):
-    """The card message of a case in the counselors' group (waits for it)."""
+async def recorded(engine, message) -> None:
+    """Wait until the desk has recorded a message it posted (replies to it find their case from then on)."""
+    def find() -> bool:
+        with session_factory(engine)() as s:
+            return s.execute(select(TelegramMessage.id).where(
+                TelegramMessage.message_id == message.message_id)).first() is not None
+    await eventually(find, timeout=10)
+
+
+async def card_of(tg: FakeTelegram, case_id: int, engine=None):
+    """The card message of a case in the counselors' group (waits for it, and for the desk to record it)."""
     def find() -> list:
         return [m for m in tg.sent(COUNSELORS) if f"· Ca #{case_id}\n" in (m.edits[0] if m.edits else m.text)]
-    return (await eventually(find, timeout=10))[0]
+    card = (await eventually(find, timeout=10))[0]
+    if engine is not None:
+        await recorded(engine, card)
+    return card
 
 
 async def press(tg: FakeTelegram, user_id: int, msg, data: str, chat_id: int = COUNSELORS) -> str:
@@ -82,7 +98,7 @@ async def test_health_reports_failing_notifications_and_console_still_lists(desk
     case_id = open_case(desk.engine)
     await eventually(lambda: tg.calls("sendMessage", outcome="failed"))
     await asyncio.sleep(0.1)
-    async with desk.http.get(f"{desk.url}/health") as resp:
+    async with desk.http.get(f"{desk.url}/health", headers={"Authorization": "Bearer test-api-token"}) as resp:
         body = await resp.json()
         assert resp.status == 503
     assert body["notifications"] == "failing" and body["status"] == "degraded"
@@ -93,7 +109,7 @@ async def test_health_reports_failing_notifications_and_console_still_lists(desk
     await tg.wait_for("sendMessage", chat_id=COUNSELORS, timeout=10)
 
     async def healthy() -> bool:
-        async with desk.http.get(f"{desk.url}/health") as resp:
+        async with desk.http.get(f"{desk.url}/health", headers={"Authorization": "Bearer test-api-token"}) as resp:
             return resp.status == 200 and (await resp.json())["notifications"] == "ok"
     await eventually(healthy, timeout=5)
 
@@ -167,7 +183,7 @@ async def test_resolve_gives_conversation_back_and_updates_card(desk: Desk, tg: 
 
 async def test_reply_to_card_reaches_resident_and_forwarding_mentions_claimer(desk: Desk, tg: FakeTelegram) -> None:
     case_id = open_case(desk.engine, sender="messenger:77")
-    card = await card_of(tg, case_id)
+    card = await card_of(tg, case_id, desk.engine)
     # Before anyone claims, a reply is refused politely.
     tg.push_update(tg.text_update(user=tg.user(12, "TV12"), chat_id=COUNSELORS, text="Chào bạn", reply_to=card))
     await eventually(lambda: any("Nhận ca" in m.text for m in tg.sent(COUNSELORS)[1:]))
@@ -176,7 +192,7 @@ async def test_reply_to_card_reaches_resident_and_forwarding_mentions_claimer(de
                                   reply_to=card))
     await eventually(lambda: ("messenger:77", "Chị ở đây, em an toàn chứ?", True) in desk.outbound.sent)
     await eventually(lambda: "Chị ở đây, em an toàn chứ?" in desk.rasa.texts("messenger:77"))
-    await eventually(lambda: any("Đã chuyển tin nhắn tới người dân" in m.text for m in tg.sent(COUNSELORS)))
+    await eventually(lambda: any("Đã nhận, đang gửi tới người dân" in m.text for m in tg.sent(COUNSELORS)))
     # Another member cannot speak for the claimer.
     tg.push_update(tg.text_update(user=tg.user(12, "TV12"), chat_id=COUNSELORS, text="Xin chào", reply_to=card))
     await eventually(lambda: any("chỉ người nhận ca" in m.text for m in tg.sent(COUNSELORS)))
@@ -186,6 +202,7 @@ async def test_reply_to_card_reaches_resident_and_forwarding_mentions_claimer(de
     fwd = await eventually(lambda: [m for m in tg.sent(COUNSELORS) if "người dân nhắn thêm" in m.text])
     assert "tg://user?id=11" in fwd[0].text and "0987654321" not in fwd[0].text
     assert fwd[0].reply_to_message_id == card.message_id
+    await recorded(desk.engine, fwd[0])
     # Replying to the forwarded message also reaches the resident.
     tg.push_update(tg.text_update(user=tg.user(11, "TV11"), chat_id=COUNSELORS, text="Chị gọi em nhé",
                                   reply_to=fwd[0]))
@@ -196,7 +213,7 @@ async def test_reply_to_card_reaches_resident_and_forwarding_mentions_claimer(de
 
 async def test_updates_are_handled_once(desk: Desk, tg: FakeTelegram) -> None:
     case_id = open_case(desk.engine, sender="zalo:5")
-    card = await card_of(tg, case_id)
+    card = await card_of(tg, case_id, desk.engine)
     await press(tg, 11, card, f"claim:{case_id}")
     update = tg.text_update(user=tg.user(11), chat_id=COUNSELORS, text="Một lần thôi", reply_to=card)
     update["update_id"] = 5000
@@ -242,7 +259,8 @@ async def test_without_token_desk_runs_and_says_once_notifications_are_off(
         await eventually(lambda: telegram_rows() == [(f"card:{case_id}", SKIPPED, 0)], timeout=3)
         await asyncio.sleep(0.3)
         assert telegram_rows() == [(f"card:{case_id}", SKIPPED, 0)]
-        async with running.http.get(f"{running.url}/health") as resp:
+        async with running.http.get(f"{running.url}/health",
+                                    headers={"Authorization": "Bearer test-api-token"}) as resp:
             assert resp.status == 200
             body = await resp.json()
             assert body["notifications"] == "off" and body["notifications_pending"] == 0
@@ -258,7 +276,7 @@ async def test_logs_hold_no_message_text_or_phone(desk: Desk, tg: FakeTelegram,
     caplog.set_level(logging.INFO)  # what the desk runs with; its own loggers at DEBUG
     caplog.set_level(logging.DEBUG, logger="bot")
     case_id = open_case(desk.engine, sender="zalo:9", message="Cứu tôi, số tôi 0912345678")
-    card = await card_of(tg, case_id)
+    card = await card_of(tg, case_id, desk.engine)
     await press(tg, 11, card, f"claim:{case_id}")
     tg.push_update(tg.text_update(user=tg.user(11, "Nguyễn Thị Lan"), chat_id=COUNSELORS, text="Bí mật riêng",
                                   reply_to=card))
@@ -281,3 +299,118 @@ async def test_case_event_history_records_actor_and_time(desk: Desk, tg: FakeTel
     assert by_kind["claimed"].actor == "TV13 <tg:13>" and by_kind["resolved"].actor == "TV13 <tg:13>"
     assert all(e.at is not None for e in events)
     assert case.resolved_at is not None
+
+
+async def test_only_the_claimant_or_a_supervisor_closes_a_case_from_telegram(desk: Desk, tg: FakeTelegram) -> None:
+    create_account(desk.engine, "tuan", PASSWORD, "supervisor", "Anh Tuấn", telegram_user_id=13)
+    case_id = open_case(desk.engine, sender="zalo:71")  # danger_now
+    card = await card_of(tg, case_id)
+    answer = await press(tg, 12, card, f"resolve:{case_id}")  # unclaimed danger: claim first, or a reason
+    assert "«Nhận ca»" in answer and "lý do" in answer and len(answer) <= 200
+    assert tg.calls("answerCallbackQuery")[-1].params.get("show_alert") is True
+    assert CaseStore(desk.engine).get(case_id).status == OPEN
+    await press(tg, 11, card, f"claim:{case_id}")
+    answer = await press(tg, 12, card, f"resolve:{case_id}")  # another member
+    assert "chỉ người nhận ca hoặc giám sát" in answer
+    assert CaseStore(desk.engine).get(case_id).status == CLAIMED
+    answer = await press(tg, 13, card, f"resolve:{case_id}")  # the supervisor, by the Telegram id of her account
+    assert "đã xử lý" in answer and CaseStore(desk.engine).get(case_id).status == RESOLVED
+    assert [e.actor for e in CaseStore(desk.engine).events(case_id) if e.kind == "resolved"] == ["Anh Tuấn <tg:13>"]
+
+
+def flaky(real, failures: int):
+    """`real`, failing with a database error the first `failures` times."""
+    left = {"n": failures}
+
+    def call(*args, **kwargs):
+        if left["n"] > 0:
+            left["n"] -= 1
+            raise OperationalError("UPDATE cases", {}, Exception("disk I/O error"))
+        return real(*args, **kwargs)
+    return call
+
+
+async def test_a_claim_that_failed_is_not_lost(desk: Desk, tg: FakeTelegram, monkeypatch) -> None:
+    real = desk.commands.claim
+    first, second = open_case(desk.engine, sender="zalo:81"), open_case(desk.engine, sender="zalo:82")
+    cards = [await card_of(tg, first), await card_of(tg, second)]
+    updates = [tg.callback_update(user=tg.user(11, "TV11"), message=card, data=f"claim:{cid}")
+               for card, cid in zip(cards, (first, second))]
+    for i, update in enumerate(updates):
+        update["update_id"] = 7000 + i
+    # A passing failure (the database busy for a moment) is retried at once.
+    monkeypatch.setattr(desk.commands, "claim", flaky(real, 1))
+    await desk.telegram.process_update(updates[0])
+    assert CaseStore(desk.engine).get(first).status == CLAIMED
+    # A longer one: the update is not marked seen, so its next delivery claims the case, exactly once.
+    monkeypatch.setattr(desk.commands, "claim", flaky(real, 100))
+    with pytest.raises(OperationalError):
+        await desk.telegram.process_update(updates[1])
+    assert CaseStore(desk.engine).get(second).status == OPEN
+    monkeypatch.setattr(desk.commands, "claim", real)
+    await desk.telegram.process_update(dict(updates[1]))
+    assert CaseStore(desk.engine).get(second).status == CLAIMED
+    await desk.telegram.process_update(dict(updates[1]))
+    assert kinds(desk.engine, second).count("claimed") == 1
+    answers = [a for a in tg.calls("answerCallbackQuery")
+               if a.params.get("callback_query_id") == updates[1]["callback_query"]["id"]]
+    assert len(answers) == 1 and "Bạn đã nhận" in str(answers[0].params.get("text"))
+
+
+async def test_a_reply_delivered_several_times_at_once_reaches_the_resident_once(desk: Desk,
+                                                                                 tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine, sender="zalo:83")
+    card = await card_of(tg, case_id, desk.engine)
+    await press(tg, 11, card, f"claim:{case_id}")
+    update = tg.text_update(user=tg.user(11), chat_id=COUNSELORS, text="Chỉ một lần", reply_to=card)
+    update["update_id"] = 7100
+    await asyncio.gather(*(desk.telegram.process_update(dict(update)) for _ in range(5)))
+    await eventually(lambda: any(t == "Chỉ một lần" for _, t, _ in desk.outbound.sent))
+    await asyncio.sleep(0.3)
+    assert [t for _, t, _ in desk.outbound.sent].count("Chỉ một lần") == 1
+    assert kinds(desk.engine, case_id).count("counselor_reply") == 1
+
+
+async def test_someone_removed_from_the_group_stops_acting_within_seconds(desk: Desk, tg: FakeTelegram) -> None:
+    cases = [open_case(desk.engine, sender=f"zalo:9{i}") for i in range(3)]
+    cards = [await card_of(tg, cid) for cid in cases]
+    assert "Bạn đã nhận" in await press(tg, 12, cards[0], f"claim:{cases[0]}")  # 12 is now known as a member
+    # Telegram says she left the group: her membership is checked again at once.
+    tg.set_member(COUNSELORS, 12, "left")
+    tg.push_update({"message": {"message_id": 555001, "date": 0, "chat": tg.chat(COUNSELORS), "from": tg.user(13),
+                                "left_chat_member": tg.user(12)}})
+    assert "Chỉ thành viên nhóm tư vấn" in await press(tg, 12, cards[1], f"claim:{cases[1]}")
+    # Without such an update, a removal counts within 10 seconds.
+    assert "Bạn đã nhận" in await press(tg, 11, cards[1], f"claim:{cases[1]}")
+    tg.set_member(COUNSELORS, 11, "kicked")
+    desk.telegram.monotonic = lambda: time.monotonic() + 10.5
+    assert "Chỉ thành viên nhóm tư vấn" in await press(tg, 11, cards[2], f"claim:{cases[2]}")
+    assert CaseStore(desk.engine).get(cases[2]).status == OPEN
+
+
+async def test_polling_asks_again_for_an_update_whose_handling_failed(desk: Desk, tg: FakeTelegram,
+                                                                      monkeypatch) -> None:
+    case_id = open_case(desk.engine, sender="zalo:84")
+    card = await card_of(tg, case_id)
+    monkeypatch.setattr(desk.commands, "claim", flaky(desk.commands.claim, 4))  # more than one round of retries
+    tg.push_update(tg.callback_update(user=tg.user(11, "TV11"), message=card, data=f"claim:{case_id}"))
+    await eventually(lambda: CaseStore(desk.engine).get(case_id).status == CLAIMED, timeout=10)
+    assert kinds(desk.engine, case_id).count("claimed") == 1
+
+
+async def test_an_unclaimed_danger_case_is_closed_in_the_group_with_a_reason(desk: Desk, tg: FakeTelegram) -> None:
+    case_id = open_case(desk.engine, sender="zalo:85")
+    await card_of(tg, case_id)
+    before = len(tg.sent(COUNSELORS))
+    tg.push_update(tg.text_update(user=tg.user(12, "TV12"), chat_id=COUNSELORS, text=f"/dong {case_id}"))
+    usage = await eventually(lambda: [m for m in tg.sent(COUNSELORS)[before:] if "/dong" in m.text])
+    assert "lý do" in usage[0].text and CaseStore(desk.engine).get(case_id).status == OPEN
+    tg.push_update(tg.text_update(user=tg.user(99, "Người ngoài"), chat_id=COUNSELORS,
+                                  text=f"/dong {case_id} không phải ca thật"))  # not a member any more
+    tg.push_update(tg.text_update(user=tg.user(12, "TV12"), chat_id=COUNSELORS,
+                                  text=f"/dong@desk_bot {case_id} Trùng với ca trước, đã gọi lại"))
+    await eventually(lambda: CaseStore(desk.engine).get(case_id).status == RESOLVED)
+    resolved = [e for e in CaseStore(desk.engine).events(case_id) if e.kind == "resolved"]
+    assert len(resolved) == 1 and resolved[0].actor == "TV12 <tg:12>"
+    assert "Lý do: Trùng với ca trước, đã gọi lại" in resolved[0].detail
+    await eventually(lambda: any("Đã đánh dấu ca" in m.text for m in tg.sent(COUNSELORS)[before:]))

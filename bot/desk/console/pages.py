@@ -13,8 +13,10 @@ import jinja2
 from aiohttp import web
 
 from bot.desk import cards, keys
-from bot.desk.accounts import LOGIN_COOKIE, SESSION_COOKIE
+from bot.desk.accounts import DEVICE_COOKIE, LOGIN_COOKIE, SESSION_COOKIE, has_role
 from bot.desk.auth import current_user, require_role
+from bot.desk.inputs import read_form
+from bot.desk.login_limits import client_address
 from bot.timeutil import vn_time
 
 DESK_DIR = Path(__file__).resolve().parents[1]
@@ -25,8 +27,9 @@ EVENT_LABELS = {
     "created": "Tạo ca", "notified": "Đã báo qua Telegram", "claimed": "Nhận ca", "resolved": "Đã xử lý",
     "reescalated": "Nhắc lại, báo giám sát", "flagged_stale": "Gắn cờ: nhận lâu chưa xong", "note": "Ghi chú",
     "counselor_reply": "Tư vấn viên nhắn", "resident_message": "Người dân nhắn", "urgency_raised": "Tăng mức khẩn",
-    "delivery_failed": "Gửi không thành công",
+    "delivery_failed": "Gửi không thành công", "reopened": "Mở lại ca",
 }
+WRONG_LOGIN = "Sai tên đăng nhập hoặc mật khẩu."
 WHO_LABELS = {"resident": "Người dân", "bot": "Trợ lý tự động", "counselor": "Tư vấn viên", "desk": "Hệ thống"}
 
 
@@ -49,7 +52,7 @@ def add_nav_link(app: web.Application, label: str, href: str, roles: tuple[str, 
 def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
     """Render a console template with the user, CSRF token, navigation and flash message."""
     user = current_user(request)
-    nav = [n for n in request.app[keys.NAV] if user and (not n["roles"] or user.role in n["roles"])]
+    nav = [n for n in request.app[keys.NAV] if user and _shown(n, user.role)]
     flash = unquote(request.cookies.get(FLASH_COOKIE, ""))[:300] or None
     html = request.app[keys.JINJA].get_template(template).render(
         user=user, csrf_token=user.csrf_token if user else "", nav=nav, flash=flash, request=request, **context)
@@ -57,6 +60,10 @@ def render(request: web.Request, template: str, status: int = 200, **context: An
     if flash:
         response.del_cookie(FLASH_COOKIE, path="/")
     return response
+
+
+def _shown(link: dict[str, Any], role: str) -> bool:
+    return not link["roles"] or any(has_role(role, wanted) for wanted in link["roles"])
 
 
 def redirect(location: str, flash: str | None = None) -> web.HTTPSeeOther:
@@ -89,22 +96,29 @@ async def login_page(request: web.Request) -> web.Response:
 
 
 async def login_submit(request: web.Request) -> web.StreamResponse:
-    """POST /login."""
+    """POST /login: the brake answers 429 (with Retry-After) before any password is checked."""
     manager = request.app[keys.SESSIONS]
-    form = await request.post()
+    form = await read_form(request)
     nxt = safe_next(str(form.get("next") or "/"))
     if not manager.login_csrf_ok(request, str(form.get("csrf_token") or "")):
         raise redirect("/login", "Biểu mẫu đã hết hạn, hãy thử lại.")
-    account = await asyncio.to_thread(manager.authenticate, str(form.get("username") or ""),
-                                      str(form.get("password") or ""))
-    if account is None:
+    username = str(form.get("username") or "")
+    address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
+                             request.app[keys.SETTINGS].trusted_proxy)
+    result = await manager.login(username, str(form.get("password") or ""), address,
+                                 request.cookies.get(DEVICE_COOKIE))
+    if result.account is None:
         token, _ = manager.login_csrf(request)
-        return render(request, "login.html", status=401, login_csrf=token, next=nxt,
-                      error="Sai tên đăng nhập hoặc mật khẩu (hoặc đã thử sai quá nhiều lần).",
-                      username=str(form.get("username") or "")[:80])
-    cookie, _ = await asyncio.to_thread(manager.start, account)
+        response = render(request, "login.html", status=429 if result.retry_after else 401, login_csrf=token,
+                          next=nxt, error=result.refusal or WRONG_LOGIN, username=username[:80])
+        if result.retry_after:
+            response.headers["Retry-After"] = str(result.retry_after)
+        return response
+    cookie, _ = await asyncio.to_thread(manager.start, result.account)
     response = web.HTTPSeeOther(nxt)
     manager.set_cookie(response, cookie)
+    if result.device:
+        manager.set_device_cookie(response, result.device)
     response.del_cookie(LOGIN_COOKIE, path="/")
     raise response
 
@@ -123,9 +137,9 @@ async def home(request: web.Request) -> web.StreamResponse:
     """GET /: counselors go to the cases; other roles to their first page."""
     user = current_user(request)
     assert user is not None
-    if user.role == "counselor":
+    if has_role(user.role, "counselor"):
         raise web.HTTPSeeOther("/cases")
-    links = [n for n in request.app[keys.NAV] if not n["roles"] or user.role in n["roles"]]
+    links = [n for n in request.app[keys.NAV] if _shown(n, user.role)]
     if links:
         raise web.HTTPSeeOther(links[0]["href"])
     return render(request, "home.html")

@@ -17,6 +17,7 @@ from bot.config import CONTENT_DIR
 from bot.desk import keys
 from bot.desk.auth import current_user, require_role
 from bot.desk.console.pages import add_nav_link, redirect, render
+from bot.desk.inputs import path_id, read_form
 from bot.staff import review
 from bot.staff.store import load_content
 from bot.timeutil import vn_time
@@ -45,10 +46,7 @@ async def review_queue(request: web.Request) -> web.Response:
 
 
 def _item_id(request: web.Request) -> int:
-    try:
-        return int(request.match_info["item_id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    return path_id(request, "item_id", "Không tìm thấy tin nhắn này.")
 
 
 def _message(outcome: review.ReviewOutcome, done: str) -> str:
@@ -58,7 +56,7 @@ def _message(outcome: review.ReviewOutcome, done: str) -> str:
 @require_role("staff")
 async def assign(request: web.Request) -> web.Response:
     """Add the message as an example of an existing topic."""
-    form = await request.post()
+    form = await read_form(request)
     user = current_user(request)
     assert user is not None
     app = request.app
@@ -76,7 +74,7 @@ async def assign(request: web.Request) -> web.Response:
 @require_role("staff")
 async def new_topic(request: web.Request) -> web.Response:
     """Start a new FAQ topic from the message."""
-    form = await request.post()
+    form = await read_form(request)
     user = current_user(request)
     assert user is not None
     app = request.app

@@ -1,7 +1,10 @@
 """Receiving from the counselors' group: button presses and replies, by webhook or long polling.
 
-Each update id is handled once (redeliveries, polling after a restart). Only members of the group
-(or the supervisor's chat) act on cases, and only from those chats; actions go through the commands.
+Each update id acts at most once (redeliveries, polling after a restart): it is marked handled in the
+same transaction as the change it causes, or after it was handled when it changes nothing, never
+before, so an update whose handling failed acts when it is retried or delivered again. Only members of
+the group (or the supervisor's chat) act on cases, and only from those chats; membership is cached for
+10 seconds and forgotten at once when Telegram reports that someone left or joined.
 """
 
 from __future__ import annotations
@@ -10,16 +13,18 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from telegram import Bot, ReplyParameters
 from telegram.error import TelegramError
 
 from bot.db.engine import session_factory
-from bot.desk.commands import Actor, CaseCommands
+from bot.desk.commands import Actor, AlreadyHandled, CaseCommands
 from bot.desk.models import Account, SeenUpdate, TelegramMessage
 from bot.desk.settings import DeskSettings
 from bot.desk.writes import with_retry
@@ -27,8 +32,15 @@ from bot.timeutil import Clock
 
 log = logging.getLogger(__name__)
 MEMBER_OK = frozenset({"creator", "administrator", "member"})
-ALLOWED_UPDATES = ["message", "callback_query"]
+# chat_member updates reach a bot that is an administrator of the group; left_chat_member comes as a message.
+ALLOWED_UPDATES = ["message", "callback_query", "chat_member"]
+MEMBER_TTL = 10.0  # seconds a membership answer is trusted
+HANDLE_ATTEMPTS = 3
+POLL_ROUNDS = 5  # rounds of getUpdates an update that keeps failing is asked for again
 _DATA_RE = re.compile(r"^(claim|resolve):(\d{1,12})$")
+# "/dong <case> <reason>": close a case with a reason (what an unclaimed danger-now case needs).
+_CLOSE_RE = re.compile(r"^/dong(?:@\w+)?(?:\s+#?(\d{1,12}))?(?:\s+(.*))?$", re.S | re.I)
+CLOSE_USAGE = "Cú pháp: /dong <số ca> <lý do>, ví dụ: /dong 123 Trùng với ca 120, đã gọi lại."
 
 
 def display_name(user: dict[str, Any]) -> str:
@@ -43,13 +55,14 @@ class TelegramUpdates:
     """Handles updates from the group; `updates_state` is "failing" while Telegram cannot be reached."""
 
     def __init__(self, bot: Bot, engine: Engine, settings: DeskSettings, commands: CaseCommands,
-                 clock: Clock) -> None:
-        """The bot, engine and commands are passed in."""
+                 clock: Clock, monotonic: Callable[[], float] = time.monotonic) -> None:
+        """The bot, engine and commands are passed in; `monotonic` times the membership cache."""
         self.bot = bot
         self.Session = session_factory(engine)
         self.settings = settings
         self.commands = commands
         self.clock = clock
+        self.monotonic = monotonic
         self._members: dict[tuple[str, int], tuple[bool, float]] = {}
         self.updates_state = "ok"
 
@@ -65,8 +78,8 @@ class TelegramUpdates:
         return {str(c) for c in (self.settings.counselor_chat_id, self.settings.supervisor_chat_id) if c}
 
     async def is_member(self, user_id: int) -> bool:
-        """True when the user belongs to the counselors' group (or the supervisor's chat); cached briefly."""
-        now = time.monotonic()
+        """True when the user belongs to the counselors' group (or the supervisor's chat); cached 10 seconds."""
+        now = self.monotonic()
         for chat in self._allowed_chats():
             cached = self._members.get((chat, user_id))
             if cached and cached[1] > now:
@@ -81,7 +94,7 @@ class TelegramUpdates:
                 continue
             ok = member.status in MEMBER_OK or (member.status == "restricted" and bool(
                 getattr(member, "is_member", False)))
-            self._members[(chat, user_id)] = (ok, now + (60 if ok else 10))
+            self._members[(chat, user_id)] = (ok, now + MEMBER_TTL)
             if ok:
                 return True
         return False
@@ -95,27 +108,60 @@ class TelegramUpdates:
         name = account.display_name if account else display_name(user)
         return Actor(f"tg:{uid}", name, aliases)
 
-    # ---- handling --------------------------------------------------------------------------------
-    def _first_time(self, update_id: int | None) -> bool:
-        if update_id is None:
-            return True
+    def forget_members(self, data: dict[str, Any]) -> None:
+        """Drop the cached membership of whoever an update says left, joined or changed status."""
+        msg = data.get("message") or {}
+        users = [msg.get("left_chat_member") or {}, *(msg.get("new_chat_members") or [])]
+        users.append(((data.get("chat_member") or {}).get("new_chat_member") or {}).get("user") or {})
+        for user in users:
+            if isinstance(user, dict) and isinstance(user.get("id"), int):
+                for key in [k for k in self._members if k[1] == user["id"]]:
+                    self._members.pop(key, None)
 
-        def run() -> bool:
+    # ---- handling --------------------------------------------------------------------------------
+    def _seen(self, update_id: int) -> bool:
+        with self.Session() as s:
+            return s.get(SeenUpdate, update_id) is not None
+
+    def _mark_seen(self, update_id: int) -> None:
+        def run() -> None:
             with self.Session.begin() as s:
-                if s.get(SeenUpdate, update_id) is not None:
-                    return False
-                s.add(SeenUpdate(update_id=update_id, at=self.clock.now()))
-                return True
-        return with_retry(run)
+                if s.get(SeenUpdate, update_id) is None:
+                    s.add(SeenUpdate(update_id=update_id, at=self.clock.now()))
+        try:
+            with_retry(run)
+        except IntegrityError:  # marked by a concurrent delivery of the same update
+            pass
 
     async def process_update(self, data: dict[str, Any]) -> None:
-        """Handle one update (from the webhook or getUpdates); each update id is handled once."""
-        if not await asyncio.to_thread(self._first_time, data.get("update_id")):
+        """Handle one update (from the webhook or getUpdates); it acts at most once, and a failure is retried.
+
+        Raises the last error when every attempt failed: the update is then not marked, and acts when
+        it is delivered again.
+        """
+        update_id = data.get("update_id") if isinstance(data.get("update_id"), int) else None
+        if update_id is not None and await asyncio.to_thread(self._seen, update_id):
             return
+        self.forget_members(data)
+        for attempt in range(1, HANDLE_ATTEMPTS + 1):
+            try:
+                await self._handle(data, update_id)
+                break
+            except AlreadyHandled:
+                return
+            except Exception:
+                if attempt == HANDLE_ATTEMPTS:
+                    raise
+                log.warning("handling a Telegram update failed (attempt %d); retrying", attempt)
+                await asyncio.sleep(0.2 * attempt)
+        if update_id is not None:
+            await asyncio.to_thread(self._mark_seen, update_id)
+
+    async def _handle(self, data: dict[str, Any], update_id: int | None) -> None:
         if "callback_query" in data:
-            await self._on_button(data["callback_query"])
+            await self._on_button(data["callback_query"], update_id)
         elif "message" in data:
-            await self._on_message(data["message"])
+            await self._on_message(data["message"], update_id)
 
     async def _answer(self, query_id: str, text: str, alert: bool = False) -> None:
         try:
@@ -124,7 +170,7 @@ class TelegramUpdates:
         except TelegramError:
             log.warning("could not answer a callback query")
 
-    async def _on_button(self, query: dict[str, Any]) -> None:
+    async def _on_button(self, query: dict[str, Any], update_id: int | None) -> None:
         user = query.get("from") or {}
         chat = str(((query.get("message") or {}).get("chat") or {}).get("id"))
         if chat not in self._allowed_chats() or not user.get("id") or not await self.is_member(int(user["id"])):
@@ -137,8 +183,10 @@ class TelegramUpdates:
             return
         action, case_id = match.group(1), int(match.group(2))
         actor = await asyncio.to_thread(self._actor, user)
-        command = self.commands.claim if action == "claim" else self.commands.resolve
-        outcome = await asyncio.to_thread(command, case_id, actor, "Telegram")
+        if action == "claim":
+            outcome = await asyncio.to_thread(self.commands.claim, case_id, actor, "Telegram", update_id=update_id)
+        else:
+            outcome = await asyncio.to_thread(self.commands.resolve, case_id, actor, "Telegram", update_id=update_id)
         await self._answer(query["id"], outcome.message, alert=not outcome.ok)
 
     def _case_of_message(self, chat: str, message_id: int) -> int | None:
@@ -146,12 +194,18 @@ class TelegramUpdates:
             return s.execute(select(TelegramMessage.case_id).where(
                 TelegramMessage.chat_id == chat, TelegramMessage.message_id == message_id)).scalar()
 
-    async def _on_message(self, msg: dict[str, Any]) -> None:
+    async def _on_message(self, msg: dict[str, Any], update_id: int | None) -> None:
         chat = str((msg.get("chat") or {}).get("id"))
         replied = msg.get("reply_to_message") or {}
         user = msg.get("from") or {}
         text = msg.get("text")
-        if chat not in self._allowed_chats() or not replied or not text or user.get("is_bot"):
+        if chat not in self._allowed_chats() or not text or user.get("is_bot"):
+            return
+        close = _CLOSE_RE.match(text.strip())
+        if close:
+            await self._close_command(chat, msg, user, close, update_id)
+            return
+        if not replied:
             return
         case_id = await asyncio.to_thread(self._case_of_message, chat, int(replied.get("message_id", 0)))
         if case_id is None:
@@ -160,23 +214,42 @@ class TelegramUpdates:
             log.info("ignored a reply from outside the counselors' group")
             return
         actor = await asyncio.to_thread(self._actor, user)
-        outcome = await asyncio.to_thread(self.commands.reply, case_id, actor, text, "Telegram")
+        outcome = await asyncio.to_thread(self.commands.reply, case_id, actor, text, "Telegram",
+                                          update_id=update_id)
         if outcome.ok and outcome.event_id is not None:
             await asyncio.to_thread(self.commands.ack_telegram_reply, case_id, outcome.event_id, chat,
                                     int(msg["message_id"]))
             return
+        await self._say(chat, msg, outcome.message)
+
+    async def _close_command(self, chat: str, msg: dict[str, Any], user: dict[str, Any], close: re.Match[str],
+                             update_id: int | None) -> None:
+        if not await self.is_member(int(user.get("id", 0))):
+            log.info("ignored a command from outside the counselors' group")
+            return
+        if close.group(1) is None or not (close.group(2) or "").strip():
+            await self._say(chat, msg, CLOSE_USAGE)
+            return
+        actor = await asyncio.to_thread(self._actor, user)
+        outcome = await asyncio.to_thread(self.commands.resolve, int(close.group(1)), actor, "Telegram",
+                                          close.group(2), update_id=update_id)
+        await self._say(chat, msg, outcome.message)
+
+    async def _say(self, chat: str, msg: dict[str, Any], text: str) -> None:
+        """Answer a counselor's message in the group, as a reply to it."""
         try:
-            await self.bot.send_message(chat_id=chat, text=outcome.message,
+            await self.bot.send_message(chat_id=chat, text=text,
                                         reply_parameters=ReplyParameters(message_id=int(msg["message_id"]),
                                                                          allow_sending_without_reply=True))
         except TelegramError:
-            log.warning("could not tell a counselor why a reply was refused")
+            log.warning("could not answer a counselor in the group")
 
     # ---- transports ----------------------------------------------------------------------------
     async def poll_forever(self) -> None:
         """Long polling: getUpdates in a loop, for desks without a public HTTPS URL."""
         offset: int | None = None
         failures = 0
+        failed: dict[int, int] = {}  # update id -> rounds of getUpdates in which its handling failed
         while True:
             try:
                 await self.bot.initialize()
@@ -195,11 +268,18 @@ class TelegramUpdates:
             if offset is None:
                 offset = 0
             for update in updates:
-                offset = max(offset, update.update_id + 1)
                 try:
                     await self.process_update(update.to_dict())
-                except Exception:  # one bad update must not stop polling
-                    log.exception("could not handle a Telegram update")
+                    failed.pop(update.update_id, None)
+                except Exception:  # one bad update must not stop polling for long
+                    failed[update.update_id] = failed.get(update.update_id, 0) + 1
+                    if failed[update.update_id] < POLL_ROUNDS:
+                        log.warning("could not handle a Telegram update; asking for it again")
+                        await asyncio.sleep(1.0)
+                        break  # the offset stays: getUpdates returns this update again
+                    failed.pop(update.update_id, None)
+                    log.exception("gave up on a Telegram update")
+                offset = max(offset, update.update_id + 1)
 
     async def register_webhook_forever(self) -> None:
         """setWebhook with the secret token, retried until Telegram accepts it."""

@@ -1,4 +1,7 @@
-"""Writing the content as one .xlsx workbook or three .csv files, in the layout that the import reads back."""
+"""Writing the content as one .xlsx workbook or three .csv files, in the layout that the import reads back.
+
+No exported cell is ever a formula, whatever the text (see `bot.staff.sheets.cells`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from bot.staff.sheets.cells import QUOTE, carried, csv_cell, looks_like_formula
 from bot.staff.sheets.schema import (
     COLUMNS,
     CSV_NAMES,
@@ -72,12 +77,13 @@ def export_xlsx(content: Content, path: Path) -> None:
             cell.font = Font(bold=True)
             cell.fill = PatternFill("solid", fgColor="DDEBF7")
         for row in rows:
-            ws.append(row)
+            ws.append([carried(v) if isinstance(v, str) else v for v in row])
         for idx, (key, _) in enumerate(cols, start=1):
             letter = get_column_letter(idx)
             ws.column_dimensions[letter].width = _WIDTHS.get(key, 20)
             for r in range(2, ws.max_row + 1):
                 cell = ws.cell(row=r, column=idx)
+                _as_text(cell)
                 if key in DATE_FIELDS:
                     cell.number_format = "DD/MM/YYYY"
                 elif key == "number":
@@ -105,12 +111,21 @@ def export_xlsx(content: Content, path: Path) -> None:
     wb.save(path)
 
 
+def _as_text(cell: Cell) -> None:
+    """Keep a text cell text: openpyxl makes any string starting with `=` a formula."""
+    if not isinstance(cell.value, str):
+        return
+    cell.data_type = "s"
+    if looks_like_formula(cell.value) or cell.value.startswith(QUOTE):
+        cell.quotePrefix = True
+
+
 def _csv_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, date):
         return value.isoformat()
-    return str(value)
+    return csv_cell(value)
 
 
 def export_csv(content: Content, folder: Path) -> list[Path]:
