@@ -39,8 +39,9 @@ IGNORED_EVENTS = {"user_received_message", "user_seen_message", "user_reacted_me
 
 def zalo_signature(app_id: str, raw_body: bytes, timestamp: str, oa_secret_key: str) -> str:
     """hex sha256(app_id + raw_body + timestamp + OA secret key): Zalo's webhook signature (a hash, not an HMAC)."""
-    return hashlib.sha256(app_id.encode("utf-8") + raw_body + timestamp.encode("utf-8")
-                          + oa_secret_key.encode("utf-8")).hexdigest()
+    # surrogatepass: a body may carry a lone surrogate (valid JSON escape); it must give a wrong hash, not a 500.
+    return hashlib.sha256(app_id.encode("utf-8", "surrogatepass") + raw_body
+                          + timestamp.encode("utf-8", "surrogatepass") + oa_secret_key.encode("utf-8")).hexdigest()
 
 
 def verify_zalo(settings: ZaloSettings, headers: Mapping[str, str], raw: bytes, body: Any) -> bool:

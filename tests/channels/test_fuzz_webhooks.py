@@ -127,6 +127,8 @@ async def test_zalo_unsigned_or_garbage_is_refused(zalo_stack, engine, raw, sign
 @SHARED
 @given(path=st.sampled_from(ZALO_PATHS), value=st.one_of(json_values, hostile_text))
 @example(path=["message", "text"], value="\ud800")
+@example(path=["timestamp"], value="\ud800")  # a signed body whose signed fields hold a lone surrogate
+@example(path=["app_id"], value="\udfff")
 async def test_zalo_signed_malformed_events_never_5xx_and_accepted_ones_are_kept(zalo_stack, engine, path,
                                                                                  value) -> None:
     msg_id = f"zf-{next(_ids)}"

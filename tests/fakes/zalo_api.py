@@ -304,7 +304,8 @@ _msg_ids = itertools.count(1)
 
 def sign(app_id: str, raw: bytes, timestamp: str, oa_secret_key: str) -> str:
     """The X-ZEvent-Signature header value: `mac=` + sha256(app_id + body + timestamp + OA secret key)."""
-    digest = hashlib.sha256(app_id.encode() + raw + timestamp.encode() + oa_secret_key.encode()).hexdigest()
+    digest = hashlib.sha256(app_id.encode("utf-8", "surrogatepass") + raw + timestamp.encode("utf-8", "surrogatepass")
+                            + oa_secret_key.encode()).hexdigest()
     return f"mac={digest}"
 
 
