@@ -7,6 +7,7 @@ password hashes, platform tokens) is a 0700 directory and the files the project 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +22,21 @@ def env(name: str, default: str | None = None) -> str | None:
     """Return an environment variable, treating an empty value as unset."""
     value = os.environ.get(name)
     return value if value not in (None, "") else default
+
+
+def env_value(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
+    """A variable, treating empty values as unset."""
+    value = env.get(name)
+    return value.strip() if value not in (None, "") and value.strip() else default
+
+
+def env_number(env: Mapping[str, str], name: str, default: float) -> float:
+    """A numeric variable; unset, empty or not a number gives the default."""
+    raw = env_value(env, name)
+    try:
+        return float(raw) if raw is not None else default
+    except ValueError:
+        return default
 
 
 def database_url() -> str:

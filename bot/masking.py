@@ -1,4 +1,4 @@
-"""Masking personal names (on top of phones and e-mails) before a message is shown to staff.
+"""Masking personal names and home addresses (on top of phones and e-mails) before a message is shown to staff.
 
 Every function here takes time in proportion to the text (each word is looked at a bounded number of times).
 """
@@ -11,6 +11,15 @@ import unicodedata
 from bot.text import fold, mask_pii
 
 NAME_MASK = "[tên]"
+ADDRESS_MASK = "[địa chỉ]"
+# Where a home is: a house, alley or lane number, or a street, hamlet or building name.
+_NUMBERED = r"số nhà|nhà số|căn hộ|phòng|số|lô|tổ|km"
+_NAMED = r"tổ dân phố|khu phố|chung cư|tòa nhà|toà nhà|ngõ|ngách|hẻm|kiệt|đường|phố|thôn|xóm|ấp|bản|khu|tòa|toà"
+_ADDRESS_PART = re.compile(
+    rf"(?<!\w)(?:(?:{_NUMBERED}|{_NAMED})\s*(?P<number>\d[\w/\-]*)|(?:{_NAMED})\s+(?P<name>(?:[^\W_][\w/\-]*\s*){{1,4}}))",
+    re.I)
+_NAME_WORD = re.compile(r"\S+")
+_JOINED = re.compile(r"[\s,]*")
 MAX_NAME_WORDS = 4
 # A bracketed mask such as [email] is one word; "[" is excluded inside it so "[[[[…" is not quadratic.
 _WORD_RE = re.compile(r"[^\W\d_]+|\[[^\][]*\]|\d+")
@@ -109,12 +118,45 @@ def mask_names(text: str) -> str:
                 i = end
                 continue
         i += 1
+    return _replace_spans(text, spans, NAME_MASK)
+
+
+def _replace_spans(text: str, spans: list, mask: str) -> str:
+    """`text` with each (start, end) span, in order and not overlapping, replaced by `mask`, in one pass."""
     pieces, done = [], 0
     for begin, finish in spans:
-        pieces += (text[done:begin], NAME_MASK)
+        pieces += (text[done:begin], mask)
         done = finish
     pieces.append(text[done:])
     return "".join(pieces)
+
+
+def mask_addresses(text: str) -> str:
+    """Replace house numbers, alleys, streets and hamlets (with their names) by [địa chỉ]."""
+    spans: list[list[int]] = []
+    pos = 0
+    while (match := _ADDRESS_PART.search(text, pos)) is not None:
+        end = _place_end(match)
+        pos = max(end, match.start() + 1)
+        if end < 0:
+            continue  # "đường đi", "phố xá": not a place name
+        if spans and _JOINED.fullmatch(text[spans[-1][1]:match.start()]):
+            spans[-1][1] = end
+        else:
+            spans.append([match.start(), end])
+    return _replace_spans(text, spans, ADDRESS_MASK)
+
+
+def _place_end(match: re.Match[str]) -> int:
+    """Where a found address part ends: after its number, or after the capitalised words of its name (else -1)."""
+    if match.group("number") is not None:
+        return match.end("number")
+    end = -1
+    for word in _NAME_WORD.finditer(match.group("name")):
+        if not (word.group(0)[:1].isupper() or word.group(0)[:1].isdigit()):
+            break
+        end = match.start("name") + word.end()
+    return end
 
 
 def mask_personal(text: str) -> str:

@@ -16,14 +16,13 @@ What it guarantees (docs/privacy.md says it for auditors):
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Column, DateTime, Integer, String, create_engine, select
 from sqlalchemy.engine import Engine
 
-from bot.cases.spool import spool_path
+from bot.cases.spool import waits
 from bot.config import tracker_database_url
 from bot.db.base import Base
 from bot.db.engine import session_factory
@@ -64,23 +63,6 @@ def tracker_writer() -> Engine:
     return create_engine(tracker_database_url(), future=True, hide_parameters=True)
 
 
-def spooled(sender_id: str, path: Path | None = None) -> bool:
-    """Whether a case of this sender still waits in the spool file (an open case on its way)."""
-    path = path or spool_path()
-    for candidate in (path, path.with_suffix(".draining")):
-        try:
-            lines = candidate.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            continue
-        for line in lines:
-            try:
-                if json.loads(line).get("sender_id") == sender_id:
-                    return True
-            except (ValueError, AttributeError):  # a torn line: not ours to judge here
-                continue
-    return False
-
-
 def _due(req: DeletionRequest, now: datetime, grace: timedelta, watch: timedelta) -> bool:
     if aware(req.requested_at) + grace > now:
         return False
@@ -108,7 +90,7 @@ def _apply(engine: Engine, tracker_engine: Engine, key: bytes, req: DeletionRequ
            watch: timedelta, spool: Path | None) -> int:
     sender = req.sender_id
     cutoff = aware(req.cutoff_at) if req.cutoff_at else aware(req.requested_at) + TURN_SLACK
-    kept = {SPOOLED} if spooled(sender, spool) else set()
+    kept = {SPOOLED} if waits(sender, spool) else set()
     erasure = erase_sender(engine, sender, key, cutoff)
     kept |= erasure.kept
     removed = erasure.removed

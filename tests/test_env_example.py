@@ -20,7 +20,7 @@ INTERNAL = {
     "PYTHONPATH": "set by the Makefile",
     "CI": "set by CI",
 }
-_READ = re.compile(r"""(?:\benv|_float|_int|_bool|env_number|getenv|\.get|environ\[)\(?\s*(?:env,\s*)?["']([A-Z][A-Z0-9_]{2,})["']""")
+_READ = re.compile(r"""(?:\benv|_float|_int|_bool|_positive|env_number|getenv|\.get|environ\[)\(?\s*(?:env,\s*)?["']([A-Z][A-Z0-9_]{2,})["']""")
 
 
 def test_every_environment_setting_is_documented() -> None:

@@ -35,60 +35,20 @@ def _lines(p: Path) -> list[dict]:
     return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-# --- forget_sender -----------------------------------------------------------------------------------------
+# --- waits --------------------------------------------------------------------------------------------------
 
-def test_forget_sender_removes_only_that_senders_lines(path: Path) -> None:
-    spool_case(_req("zalo:1", text_="một"), path)
-    spool_case(_req("zalo:12", text_="hai"), path)
-    spool_case(_req("zalo:1", text_="ba"), path)
-    assert spool_mod.forget_sender("zalo:1", path) == 2
-    assert [d["sender_id"] for d in _lines(path)] == ["zalo:12"]
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-
-
-def test_forget_sender_cleans_a_leftover_draining_file_and_bad_lines(path: Path) -> None:
-    spool_case(_req("zalo:1"), path)
+def test_waits_sees_a_senders_case_in_the_live_or_draining_file_only(path: Path) -> None:
+    assert not spool_mod.waits("zalo:1", path)  # no spool at all
+    spool_case(_req("zalo:12"), path)
+    assert not spool_mod.waits("zalo:1", path)  # "zalo:12" is someone else
+    path.rename(path.with_suffix(".draining"))
     spool_case(_req("zalo:2"), path)
-    draining = path.with_suffix(".draining")
-    path.rename(draining)
-    spool_case(_req("zalo:1", text_="sau"), path)
-    bad = path.with_suffix(".bad")
-    bad.write_text('{"sender_id": "zalo:1", "message": "cứu\n', encoding="utf-8")
-    assert spool_mod.forget_sender("zalo:1", path) == 3
-    assert [d["sender_id"] for d in _lines(draining)] == ["zalo:2"]
-    assert not path.exists()  # nothing left in it
-    assert not bad.exists()
-
-
-def test_forget_sender_without_a_spool_is_zero(path: Path) -> None:
-    assert spool_mod.forget_sender("zalo:1", path) == 0
-    assert not path.parent.exists()
-
-
-def test_forget_sender_loses_no_concurrent_append(path: Path) -> None:
-    for i in range(50):
-        spool_case(_req("zalo:victim", text_=f"v{i}"), path)
-    stop = threading.Event()
-    written: list[str] = []
-
-    def append() -> None:
-        i = 0
-        while not stop.is_set() and i < 400:
-            spool_case(_req("zalo:other", text_=f"o{i}"), path)
-            written.append(f"o{i}")
-            i += 1
-
-    t = threading.Thread(target=append)
-    t.start()
-    removed = 0
-    for _ in range(20):
-        removed += spool_mod.forget_sender("zalo:victim", path)
-    stop.set()
-    t.join(10)
-    assert removed == 50
-    kept = _lines(path)
-    assert [d["message"] for d in kept] == written
-    assert all(d["sender_id"] == "zalo:other" for d in kept)
+    path.with_suffix(".bad").write_text('{"sender_id": "zalo:1", "message": "cứu\n', encoding="utf-8")
+    assert not spool_mod.waits("zalo:1", path)  # a set-aside line waits for a person, not for the drain
+    spool_case(_req("zalo:1"), path.with_suffix(".draining"))
+    assert spool_mod.waits("zalo:1", path)
+    path.with_suffix(".draining").write_text('{"sender_id": "zalo:1", "mess', encoding="utf-8")
+    assert spool_mod.waits("zalo:1", path)  # a torn line that names her is hers
 
 
 # --- drain_spool -------------------------------------------------------------------------------------------

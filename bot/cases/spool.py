@@ -6,9 +6,10 @@ What it guarantees:
 - `drain_spool` always finishes a leftover `.draining` file before it takes the live file; a line that
   cannot be read is set aside in `.bad` (0600) with a CRITICAL log (no content) and never blocks later
   lines; a drain stopped by the database (locked, down) keeps the lines not yet imported for the next one.
-- Appenders, the drain's rename and `forget_sender` hold an flock on `.lock`, so no append lands in a file
-  that is being renamed or rewritten; a drain and `forget_sender` also exclude each other (`.drainlock`),
-  so a line forgotten is never imported afterwards.
+- Appenders and the drain's rename hold an flock on `.lock`, so no append lands in a file that is being
+  renamed; two drains exclude each other (`.drainlock`).
+- `waits` says whether a sender's case is still in the spool (a deletion request waits for it: erasing
+  the line would strand an urgent case).
 - `spool_state` is "failing" while any case waits in a file or a bad line is set aside.
 """
 
@@ -136,24 +137,17 @@ def _belongs_to(line: bytes, sender_id: str) -> bool:
     return json.dumps(sender_id, ensure_ascii=False).encode("utf-8") in line
 
 
-def _without(path: Path, sender_id: str) -> int:
-    """Rewrite a spool file without the sender's lines; returns how many were removed."""
-    if not path.exists():
-        return 0
-    lines = [line for line in path.read_bytes().split(b"\n") if line.strip()]
-    kept = [line for line in lines if not _belongs_to(line, sender_id)]
-    if len(kept) != len(lines) or not kept:
-        _replace(path, kept)
-    return len(lines) - len(kept)
-
-
-def forget_sender(sender_id: str, path: Path | None = None) -> int:
-    """Remove a sender's lines from the spool, its draining file and its set-aside lines; returns how many."""
+def waits(sender_id: str, path: Path | None = None) -> bool:
+    """Whether a case of this sender still waits in the live or the draining file (on its way to the database)."""
     path = path or spool_path()
-    if not path.parent.exists():
-        return 0
-    with _flock(path.with_suffix(".drainlock")), _flock(path.with_suffix(".lock")):
-        return sum(_without(p, sender_id) for p in (path, _draining(path), _bad(path)))
+    for candidate in (path, _draining(path)):
+        try:
+            lines = candidate.read_bytes().split(b"\n")
+        except FileNotFoundError:
+            continue
+        if any(line.strip() and _belongs_to(line, sender_id) for line in lines):
+            return True
+    return False
 
 
 def _parse(line: bytes) -> CaseRequest | None:

@@ -10,6 +10,7 @@ reply: the caller sends it whatever happens to the case.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.cases.models import NEEDS_SUPPORT, OPEN, RESOLVED, URGENCY_RANK, Case, CaseEvent
-from bot.config import env
+from bot.config import env_number
 from bot.db.engine import session_factory
 from bot.outbox.enqueue import enqueue, queue_card, queue_forward
 from bot.text import MAX_MESSAGE_CHARS
@@ -45,13 +46,13 @@ class CaseRequest:
             object.__setattr__(self, "message", self.message[:MAX_MESSAGE_CHARS])
 
 
-def _int_env(name: str, default: int) -> int:
-    try:
-        value = int(env(name) or default)
-    except ValueError:
-        log.warning("%s is not a number; using %d", name, default)
+def _positive(name: str, default: int) -> int:
+    """A positive whole number from the environment; unset, not a number or not positive gives the default."""
+    value = env_number(os.environ, name, default)
+    if value <= 0 or value != int(value):
+        log.warning("%s is not a positive whole number; using %d", name, default)
         return default
-    return value if value > 0 else default
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -66,10 +67,11 @@ class CaseLimits:
     @classmethod
     def from_env(cls) -> CaseLimits:
         """CASE_LIMIT_PER_SENDER, CASE_LIMIT_WINDOW_HOURS, CASE_FLOOD_THRESHOLD, CASE_FLOOD_WINDOW_MINUTES."""
-        return cls(per_sender=_int_env("CASE_LIMIT_PER_SENDER", 3),
-                   per_sender_window=timedelta(hours=_int_env("CASE_LIMIT_WINDOW_HOURS", 24)),
-                   flood_threshold=_int_env("CASE_FLOOD_THRESHOLD", 30),
-                   flood_window=timedelta(minutes=_int_env("CASE_FLOOD_WINDOW_MINUTES", 10)))
+        hours, minutes = cls.per_sender_window // timedelta(hours=1), cls.flood_window // timedelta(minutes=1)
+        return cls(per_sender=_positive("CASE_LIMIT_PER_SENDER", cls.per_sender),
+                   per_sender_window=timedelta(hours=_positive("CASE_LIMIT_WINDOW_HOURS", hours)),
+                   flood_threshold=_positive("CASE_FLOOD_THRESHOLD", cls.flood_threshold),
+                   flood_window=timedelta(minutes=_positive("CASE_FLOOD_WINDOW_MINUTES", minutes)))
 
 
 class CaseStore:

@@ -29,12 +29,12 @@ from bot.channels.inbox import InboxWorker
 from bot.channels.intake import bound_text, clean, clean_data, is_fresh
 from bot.channels.items import Item
 from bot.channels.runtime import ChannelRuntime, acquire_shared_runtime, release_shared_runtime
-from bot.config import load_dotenv
+from bot.config import MAX_REQUEST_BYTES, load_dotenv
 from bot.sending.sender import Sender
 
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024
+MAX_BODY = MAX_REQUEST_BYTES  # the wrappers make Sanic refuse larger bodies from their headers; this holds without them
 
 
 class WebhookError(Exception):

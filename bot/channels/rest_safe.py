@@ -149,27 +149,6 @@ class SafeRestInput(RestInput):
             log.info("rest channel not mounted: %s", why)
         return cls(enabled)
 
-    async def _extract_sender(self, req: Any) -> Text | None:
-        """The body's sender in the REST namespace: `"telegram:42"` becomes `rest:telegram:42`, never a Telegram user.
-
-        The body is unauthenticated, so no client may write into (or open a case for, or delete) another
-        channel's conversation. An absent or empty sender is None (the route refuses it with 400).
-        """
-        sender = await super()._extract_sender(req)
-        if isinstance(sender, int) and not isinstance(sender, bool):
-            sender = str(sender)
-        if not isinstance(sender, str) or not sender.strip():
-            return None
-        return make_sender(self.name(), sender)
-
-    def _extract_input_channel(self, req: Any) -> Text:
-        """Always this channel, whatever the body claims."""
-        return self.name()
-
-    def get_metadata(self, request: Any) -> dict[Text, Any] | None:
-        """Client-supplied metadata is ignored (it is not trusted)."""
-        return None
-
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
         """GET / and POST /webhook with the safety net (the runtime is built at start); nothing when switched off."""
         bp = Blueprint("rest_resident_webhook", __name__)

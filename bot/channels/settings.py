@@ -11,7 +11,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.sending.settings import SendSettings, env_number
+from bot.config import env_number
+from bot.sending.settings import SendSettings
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case
-from bot.masking import mask_names
+from bot.masking import mask_addresses, mask_names
 from bot.text import mask_pii
 from bot.timeutil import vn_time
 
@@ -22,15 +22,6 @@ URGENCY_SHORT = {"danger_now": "Nguy hiểm ngay", "needs_support": "Cần hỗ 
 STATUS_LABELS = {OPEN: "Chưa có người nhận", CLAIMED: "Đã nhận", RESOLVED: "Đã xử lý"}
 CHANNEL_LABELS = {"zalo": "Zalo", "messenger": "Messenger", "telegram": "Telegram", "rest": "Web (REST)"}
 EXCERPT = 300
-ADDRESS_MASK = "[địa chỉ]"
-# Where a home is: a house, alley or lane number, or a street, hamlet or building name.
-_NUMBERED = r"số nhà|nhà số|căn hộ|phòng|số|lô|tổ|km"
-_NAMED = r"tổ dân phố|khu phố|chung cư|tòa nhà|toà nhà|ngõ|ngách|hẻm|kiệt|đường|phố|thôn|xóm|ấp|bản|khu|tòa|toà"
-_ADDRESS_PART = re.compile(
-    rf"(?<!\w)(?:(?:{_NUMBERED}|{_NAMED})\s*(?P<number>\d[\w/\-]*)|(?:{_NAMED})\s+(?P<name>(?:[^\W_][\w/\-]*\s*){{1,4}}))",
-    re.I)
-_NAME_WORD = re.compile(r"\S+")
-_JOINED = re.compile(r"[\s,]*")
 _TAIL = re.compile(r"\S{0,64}$")
 _TAIL_NUMBER = re.compile(r"[\d\s.,()+/\-]*$")
 
@@ -55,36 +46,6 @@ def excerpt(text: str, limit: int = EXCERPT) -> str:
         text += " …"
     text = mask_names(mask_addresses(mask_pii(text))).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def mask_addresses(text: str) -> str:
-    """Replace house numbers, alleys, streets and hamlets (with their names) by [địa chỉ]."""
-    spans: list[list[int]] = []
-    pos = 0
-    while (match := _ADDRESS_PART.search(text, pos)) is not None:
-        end = _place_end(match)
-        pos = max(end, match.start() + 1)
-        if end < 0:
-            continue  # "đường đi", "phố xá": not a place name
-        if spans and _JOINED.fullmatch(text[spans[-1][1]:match.start()]):
-            spans[-1][1] = end
-        else:
-            spans.append([match.start(), end])
-    for start, end in reversed(spans):
-        text = text[:start] + ADDRESS_MASK + text[end:]
-    return text
-
-
-def _place_end(match: re.Match[str]) -> int:
-    """Where a found address part ends: after its number, or after the capitalised words of its name (else -1)."""
-    if match.group("number") is not None:
-        return match.end("number")
-    end = -1
-    for word in _NAME_WORD.finditer(match.group("name")):
-        if not (word.group(0)[:1].isupper() or word.group(0)[:1].isdigit()):
-            break
-        end = match.start("name") + word.end()
-    return end
 
 
 def actor_name(label: str | None) -> str:

@@ -27,15 +27,14 @@ def delivery_health(engine: Engine, *, telegram_enabled: bool, updates_state: st
     fail when one could not be delivered in the last hour."""
     with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
-    lane = func.substr(OutboxItem.lane, 1, 3)
     with session_factory(engine)() as s:
-        rows = s.execute(select(lane, func.count(), func.max(OutboxItem.attempts))
-                         .where(OutboxItem.status == PENDING).group_by(lane)).all()
-    stats = {prefix: (count, attempts or 0) for prefix, count, attempts in rows}
-    tg_count = sum(stats.get(p, (0, 0))[0] for p in ("tg:", "tgs"))
-    tg_attempts = max(stats.get(p, (0, 0))[1] for p in ("tg:", "tgs"))
-    res_count, res_attempts = stats.get("res", (0, 0))
-    rasa_count, rasa_attempts = stats.get("ras", (0, 0))
+        rows = s.execute(select(OutboxItem.kind, func.count(), func.max(OutboxItem.attempts))
+                         .where(OutboxItem.status == PENDING).group_by(OutboxItem.kind)).all()
+    stats = {kind: (count, attempts or 0) for kind, count, attempts in rows}
+    telegram = [v for kind, v in stats.items() if kind.startswith("tg_")]
+    tg_count, tg_attempts = sum(c for c, _ in telegram), max((a for _, a in telegram), default=0)
+    res_count, res_attempts = stats.get("resident_push", (0, 0))
+    rasa_count, rasa_attempts = stats.get("rasa_events", (0, 0))
     if not telegram_enabled:
         notifications = "off"
     elif tg_attempts > 0 or (updates_state or "ok") != "ok":

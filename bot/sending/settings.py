@@ -13,26 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.config import env_number, env_value
+
 ZALO_API_DEFAULT = "https://openapi.zalo.me"
 ZALO_OAUTH_DEFAULT = "https://oauth.zaloapp.com"
 FB_GRAPH_DEFAULT = "https://graph.facebook.com"
 FB_GRAPH_VERSION_DEFAULT = "v21.0"
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
-
-
-def env_value(env: Mapping[str, str], name: str, default: str | None = None) -> str | None:
-    """A variable, treating empty values as unset."""
-    value = env.get(name)
-    return value.strip() if value not in (None, "") and value.strip() else default
-
-
-def env_number(env: Mapping[str, str], name: str, default: float) -> float:
-    """A numeric variable; unset, empty or not a number gives the default."""
-    raw = env_value(env, name)
-    try:
-        return float(raw) if raw is not None else default
-    except ValueError:
-        return default
 
 
 def _missing(env: Mapping[str, str], names: tuple[str, ...]) -> list[str]:

@@ -72,12 +72,14 @@ class FakeBot:
     buttons: list[dict[str, str]] | None = None
     metadata: Callable[[UserMessage], dict[str, Any]] | None = None   # extra keys of the bot message (e.g. a case marker)
     calls: list[tuple[str, str, str]] = field(default_factory=list)   # (sender_id, text, message_id)
+    channels: list[tuple[str | None, Any]] = field(default_factory=list)  # (input_channel, metadata) of each turn
     active: int = 0
     max_active: int = 0
 
     async def __call__(self, message: UserMessage) -> None:
         """Handle one message like the agent would, through its output channel."""
         self.calls.append((message.sender_id, message.text or "", message.message_id))
+        self.channels.append((message.input_channel, message.metadata))
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         try:

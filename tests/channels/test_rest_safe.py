@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from types import SimpleNamespace
 
 import aiohttp
 import pytest
@@ -16,31 +15,6 @@ from bot.channels.settings import rest_channel_setting
 from bot.runtime import fixed_runtime, set_process_runtime
 from bot.senders import channel_of
 from tests.channels.harness import ChannelServer, FakeBot, wait_until
-
-
-@pytest.mark.parametrize("claimed", ["telegram:42", "zalo:1234567", "messenger:99", "rest:x", "web-1"])
-async def test_every_sender_is_put_in_the_rest_namespace(claimed: str) -> None:
-    request = SimpleNamespace(json={"sender": claimed, "message": "xin chào"})
-    sender = await SafeRestInput()._extract_sender(request)
-    assert sender == f"rest:{claimed}" and channel_of(sender) == "rest"
-
-
-async def test_client_claims_of_channel_and_metadata_are_ignored() -> None:
-    request = SimpleNamespace(json={"sender": "a", "message": "x", "input_channel": "telegram",
-                                    "metadata": {"handoff": "counselor"}})
-    channel = SafeRestInput()
-    assert channel._extract_input_channel(request) == "rest"
-    assert channel.get_metadata(request) is None
-
-
-async def test_a_missing_sender_stays_missing() -> None:
-    assert await SafeRestInput()._extract_sender(SimpleNamespace(json={"message": "x"})) is None
-
-
-async def test_an_empty_sender_is_no_sender() -> None:
-    for empty in ("", "   "):
-        assert await SafeRestInput()._extract_sender(SimpleNamespace(json={"sender": empty})) is None
-
 
 # ---- served over HTTP, as `rasa run` mounts it ----------------------------------------------------------
 
@@ -91,6 +65,23 @@ async def test_rest_channel_switched_off_is_not_mounted(rest_runtime, http, monk
         assert not_mounted == (["rest channel not mounted: REST_CHANNEL=off"] if setting == "off" else [])
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize("claimed", ["telegram:42", "zalo:1234567", "messenger:99", "rest:x", "web-1"])
+async def test_every_sender_is_put_in_the_rest_namespace(served, http, claimed: str) -> None:
+    server, bot = served
+    status, _ = await post(http, server, {"sender": claimed, "message": "xin chào"})
+    assert status == 200
+    ((sender, _, _),) = bot.calls
+    assert sender == f"rest:{claimed}" and channel_of(sender) == "rest"
+
+
+async def test_client_claims_of_channel_and_metadata_are_ignored(served, http) -> None:
+    server, bot = served
+    status, _ = await post(http, server, {"sender": "a", "message": "x", "input_channel": "telegram",
+                                          "metadata": {"handoff": "counselor"}})
+    assert status == 200
+    assert bot.channels == [("rest", None)]
 
 
 @pytest.mark.parametrize("body", [{"message": "xin chào"}, {"sender": "", "message": "xin chào"},

@@ -16,6 +16,7 @@ from bot.cases.store import CaseStore
 from bot.db.engine import session_factory
 from bot.desk.accounts import AccountError, create_account
 from bot.desk.commands import Actor
+from bot.desk.console.pages import EVENT_LABELS
 from bot.desk.models import Account
 from tests.desk.helpers import (
     PASSWORD,
@@ -241,10 +242,6 @@ async def _login_any(desk: Desk, username: str) -> None:
 
 
 def test_every_case_event_kind_the_code_writes_has_a_vietnamese_label() -> None:
-    import re
-
-    from bot.desk.console.pages import EVENT_LABELS
-    from tests.conftest import ROOT
     kinds = set()
     for path in (ROOT / "bot").rglob("*.py"):
         source = path.read_text(encoding="utf-8")
