@@ -209,12 +209,16 @@ def _listening(pids: list[int]) -> list[tuple[str, int]]:
     inodes = set()
     for pid in pids:
         try:
-            for fd in Path(f"/proc/{pid}/fd").iterdir():
-                target = os.readlink(fd)
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
         except OSError:
             continue
+        for fd in fds:
+            try:  # a busy service opens and closes files while we look: skip that one descriptor, not the process
+                target = os.readlink(fd)
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
     found = []
     for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
         for line in Path(table).read_text().splitlines()[1:]:
