@@ -7,16 +7,13 @@ Rules run on normalised text (accents folded, teencode expanded), so
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from bot.text import normalize
+from bot.triage.levels import DANGER_NOW, LEVEL_RANK, NEEDS_SUPPORT, NONE, URGENT_INTENT, TriageResult
 
-DANGER_NOW = "danger_now"
-NEEDS_SUPPORT = "needs_support"
-NONE = "none"
-URGENT_INTENT = "report_violence"  # the intent whose rule opens a case
+__all__ = ["DANGER_NOW", "NEEDS_SUPPORT", "NONE", "URGENT_INTENT", "TriageResult", "assess", "combine",
+           "is_concrete", "is_question_about", "should_demote"]
 
-_LEVEL_RANK = {NONE: 0, NEEDS_SUPPORT: 1, DANGER_NOW: 2}
 
 # Who can be hurt: the writer or a concrete person the writer speaks about.
 _ME = r"(?:toi|em|minh|con|chau|tre)"
@@ -193,19 +190,6 @@ _FIRST_PERSON_VICTIM = re.compile(
     r"\b(?:chong|vo|bo|me|nguoi yeu|ban trai) (?:toi|em|minh)\b")
 
 
-@dataclass(frozen=True)
-class TriageResult:
-    """Outcome of triage: urgency level and the reasons, in Vietnamese, for counselors."""
-
-    urgency: str = NONE
-    reasons: tuple[str, ...] = field(default_factory=tuple)
-
-    @property
-    def urgent(self) -> bool:
-        """True when the message must open a case."""
-        return self.urgency != NONE
-
-
 # Words that only look like "dao" (knife) once folded: "dạo này", "đạo đức".
 _FALSE_FRIENDS = re.compile(r"\b(?:dao nay|dao gan day|dao truoc|dao duc|dao ly|dao phat|dao dien|lanh dao|chi dao)\b")
 
@@ -225,7 +209,7 @@ def assess(text: str) -> TriageResult:
     for reason, urgency, pattern in _RULES:
         if pattern.search(norm):
             reasons.append(reason)
-            if _LEVEL_RANK[urgency] > _LEVEL_RANK[level]:
+            if LEVEL_RANK[urgency] > LEVEL_RANK[level]:
                 level = urgency
     if level == NONE:
         return TriageResult()
