@@ -81,8 +81,16 @@ eval: $(MODEL) ## Held-out evaluation: intents and triage (writes var/reports/ev
 	@mkdir -p var/reports
 	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out var/reports/eval-report.md
 
-bench: $(MODEL) ## Desk latency: urgent REST message → card at a fake Telegram, p50/p95 alone and under load
-	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --out results/bench.json
+bench: $(MODEL) ## Desk latency: urgent message → card (p50/p95 alone and under load), and the queue page with 5,000 cases
+	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --queue-cases 5000 --out results/bench.json
+
+.PHONY: screenshots
+screenshots: $(VENV)/.installed ## Console screenshots (phone and desktop) from the browser test into docs/images/
+	rm -f results/screenshots/desk-*.png
+	$(PY) -m pytest -q tests/desk/test_desk_browser.py -k fits
+	@ls results/screenshots/desk-*.png >/dev/null 2>&1 || { echo "no screenshots (is chromium installed?)"; exit 1; }
+	mkdir -p docs/images
+	cp results/screenshots/desk-*.png docs/images/
 
 .PHONY: create-account
 create-account: $(VENV)/.installed ## Console account: make create-account ACCOUNT=lan ROLE=counselor|supervisor|staff [NAME="Chị Lan"] [TELEGRAM_ID=123]

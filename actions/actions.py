@@ -7,37 +7,25 @@ import logging
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.context import decision_of, faq_answer, language_of, province_of
+from actions.triage import open_case
 from bot import replies, review_queue
 from bot.content.campaign import asked_year
-from bot.content.provinces import ProvinceMatch
 from bot.nlu.verdict import read_verdict
 from bot.privacy import request_deletion
 from bot.runtime import process_runtime
 from bot.triage import NEEDS_SUPPORT, TriageResult, assess, combine
+from bot.triage.policy import URGENT
 
 log = logging.getLogger(__name__)
 FALLBACK_INTENTS = {"nlu_fallback", "out_of_scope"}
 
 
-def _province(tracker: Tracker) -> tuple[ProvinceMatch | None, List[EventType]]:
-    """The province named in the latest message, else the one remembered in the slot."""
-    lib = process_runtime().library
-    found = lib.provinces.find(tracker.latest_message.get("text") or "")
-    if found:
-        return found, [SlotSet("province", found.named)]
-    remembered = tracker.get_slot("province")
-    if remembered:
-        current = lib.provinces.current_of(remembered)
-        if current:
-            return ProvinceMatch(current, remembered), []
-    return None, []
-
-
 class ActionHandleUrgent(Action):
-    """Someone is hurt or in danger: record a case, then answer with care and the numbers."""
+    """Someone is hurt or in danger: record a case, answer with care and the numbers (and the question asked)."""
 
     def name(self) -> Text:
         return "action_handle_urgent"
@@ -46,20 +34,23 @@ class ActionHandleUrgent(Action):
                   domain: Dict[Text, Any]) -> List[EventType]:
         msg = tracker.latest_message
         text = msg.get("text") or ""
-        intent = msg.get("intent") or {}
-        rules = read_verdict(msg)  # the pipeline's verdict; assessed here only when it is missing
-        rules = assess(text) if rules is None else rules
-        result = combine(rules, intent.get("name"), float(intent.get("confidence") or 0.0), text=text)
+        decision = decision_of(msg)
+        if decision is not None and decision.band == URGENT:
+            result = decision.result  # the pipeline decided once; nothing is assessed again
+        else:
+            intent = msg.get("intent") or {}
+            rules = read_verdict(msg)  # assessed here only when the pipeline wrote nothing (a forced intent)
+            rules = assess(text) if rules is None else rules
+            result = combine(rules, intent.get("name"), float(intent.get("confidence") or 0.0), text=text)
         if not result.urgent:
             # The classifier chose this action with low confidence and no rule fired: still escalate,
             # a missed case is worse than a false alarm.
             result = TriageResult(NEEDS_SUPPORT, ("bộ phân loại (độ tin cậy thấp)",))
-        province, events = _province(tracker)
-        rt = process_runtime()
-        case_id, recorded = await asyncio.to_thread(rt.escalate, tracker.sender_id, text, result, province,
-                                                    msg.get("message_id"))
-        marker = replies.case_marker(case_id) if recorded else {}
-        dispatcher.utter_message(text=replies.urgent_reply(result, rt.library, province, case_id, recorded), **marker)
+        language = language_of(tracker)
+        events = await open_case(dispatcher, tracker, text, result, language)
+        answer = faq_answer(msg)
+        if decision is not None and decision.asks and answer and language == "vi":
+            dispatcher.utter_message(response=answer)  # numbers first, then the answer to the question
         return events
 
 
@@ -72,14 +63,15 @@ class ActionRequestCounselor(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         msg = tracker.latest_message
-        province, events = _province(tracker)
+        province, events = province_of(tracker)
         rt = process_runtime()
         result = TriageResult(NEEDS_SUPPORT, ("người dùng yêu cầu gặp tư vấn viên",))
         case_id, recorded = await asyncio.to_thread(rt.escalate, tracker.sender_id, msg.get("text") or "",
                                                     result, province, msg.get("message_id"))
         marker = replies.case_marker(case_id) if recorded else {}
-        dispatcher.utter_message(text=replies.counselor_request_reply(rt.library, province, case_id, recorded),
-                                 **marker)
+        availability = await asyncio.to_thread(rt.availability)  # None (plain wording) when the database is down
+        dispatcher.utter_message(text=replies.counselor_request_reply(rt.library, province, case_id, recorded,
+                                                                      availability), **marker)
         return events
 
 
@@ -91,7 +83,7 @@ class ActionFindHotline(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        province, events = _province(tracker)
+        province, events = province_of(tracker)
         dispatcher.utter_message(text=replies.hotline_reply(process_runtime().library, province))
         return events
 
@@ -134,7 +126,7 @@ class ActionUpcomingEvents(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         rt = process_runtime()
-        province, events = _province(tracker)
+        province, events = province_of(tracker)
         dispatcher.utter_message(text=replies.events_reply(rt.library, province, rt.today()))
         return events
 

@@ -84,6 +84,7 @@ def anonymise_cases(s: Session, case_ids: list[int], key: bytes) -> int:
     for case in s.execute(select(Case).where(Case.id.in_(case_ids), Case.status == RESOLVED)).scalars():
         sender = case.sender_id
         case.message = ERASED
+        case.outcome_note = ERASED if case.outcome_note else case.outcome_note  # a counselor's free text
         case.sender_id = anonymous_token(key, sender)
         case.message_id = anonymous_token(key, case.message_id) if case.message_id else None
         changed += 1

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from bot.cases.shifts import Availability, when_phrase
 from bot.content.library import Library
 from bot.content.provinces import ProvinceMatch
 from bot.triage import DANGER_NOW, TriageResult
@@ -39,18 +40,37 @@ TYPICAL_ACTIVITIES = (
 
 
 def hotline_block(library: Library, province: ProvinceMatch | None) -> str:
-    """Emergency numbers plus the counseling line for the province (or the default line)."""
+    """Emergency numbers, the province's own counseling line if it has one, and the national lines, each named."""
     lines = [library.hotlines.emergency_lines()]
-    line, local = library.hotlines.counseling_for(province.current if province else None, library.provinces)
-    if line is not None:
-        prefix = "Tư vấn" if local or province is None else f"Tư vấn (chưa có số riêng cho {province.label()})"
-        lines.append(f"• {prefix}: {line.number} – {line.organisation}")
+    choice = library.hotlines.counseling_for(province, library.provinces)
+    for line in choice.own:
+        where = line.province if choice.named_own or province is None else f"{line.province} (nay thuộc {province.current})"
+        hours = f" ({line.hours})" if line.known_hours() else ""
+        lines.append(f"• Tư vấn tại {where}{hours}: {line.number} – {line.organisation}")
+    for line in choice.national:
+        hours = f" ({line.hours})" if line.known_hours() else ""
+        lines.append(f"• Tư vấn toàn quốc{hours}: {line.number} – {line.organisation}")
+    if province is not None and not choice.own and choice.national:
+        lines.append(f"Mình chưa có số tư vấn riêng cho {province.label()}: các số tư vấn toàn quốc ở trên nhận "
+                     "cuộc gọi từ mọi tỉnh, thành.")
     return "\n".join(lines)
 
 
+def when_counselor_reads(availability: Availability) -> str:
+    """Why nobody reads now and from when a person will (Vietnamese), for an out-of-hours reply."""
+    why = "ngoài giờ làm việc của tư vấn viên" if not availability.in_hours else "chưa có tư vấn viên trực"
+    if availability.next_read_at is None:
+        return f"Lúc này {why}, và mình chưa biết chính xác khi nào có người đọc tin nhắn của bạn."
+    return (f"Lúc này {why}. Tư vấn viên sẽ đọc tin nhắn của bạn từ "
+            f"{when_phrase(availability.next_read_at, availability.at)}.")
+
+
 def urgent_reply(result: TriageResult, library: Library, province: ProvinceMatch | None,
-                 case_id: int | None, recorded: bool) -> str:
-    """The same-turn reply to someone in danger or needing support: care, numbers, what happens next."""
+                 case_id: int | None, recorded: bool, availability: Availability | None = None) -> str:
+    """The same-turn reply to someone in danger or needing support: care, numbers, what happens next.
+
+    With `availability` it says honestly who reads the message when; without it (database down), the plain wording.
+    """
     if result.urgency == DANGER_NOW:
         opening = ("Mình rất lo cho sự an toàn của bạn. Nếu bạn hoặc người đó đang gặp nguy hiểm, "
                    "hãy gọi ngay 113 hoặc nhờ người xung quanh gọi giúp, và tìm đến nơi an toàn nếu có thể.")
@@ -62,6 +82,13 @@ def urgent_reply(result: TriageResult, library: Library, province: ProvinceMatch
         ref = f" (mã ca #{case_id})" if case_id else ""
         after = (f"Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. Tư vấn viên sẽ nhắn cho bạn ngay trong "
                  "cuộc trò chuyện này sớm nhất có thể. Nếu nguy hiểm, đừng chờ: hãy gọi 113.")
+        if availability is not None and availability.open_now:
+            after = (f"Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. Tư vấn viên đang trực sẽ nhắn cho bạn "
+                     "ngay trong cuộc trò chuyện này sớm nhất có thể. Nếu nguy hiểm, đừng chờ: hãy gọi 113.")
+        elif availability is not None:
+            after = (f"Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. {when_counselor_reads(availability)} "
+                     "Trong lúc chờ, các số có ghi 24/7 ở trên luôn có người nghe máy; nếu nguy hiểm, đừng chờ: "
+                     "hãy gọi 113.")
     else:
         after = ("Hiện mình chưa chuyển được tin nhắn đến tư vấn viên do sự cố kỹ thuật, "
                  "vì vậy bạn hãy gọi trực tiếp các số ở trên.")
@@ -69,15 +96,56 @@ def urgent_reply(result: TriageResult, library: Library, province: ProvinceMatch
 
 
 def counselor_request_reply(library: Library, province: ProvinceMatch | None, case_id: int | None,
-                            recorded: bool) -> str:
-    """Reply to "I want to talk to a counselor"."""
+                            recorded: bool, availability: Availability | None = None) -> str:
+    """Reply to "I want to talk to a counselor" (honest about when, given `availability`)."""
     if recorded:
         ref = f" (mã ca #{case_id})" if case_id else ""
         head = (f"Mình đã báo cho tư vấn viên{ref}. Một tư vấn viên sẽ nhắn cho bạn ngay trong cuộc trò chuyện "
                 "này khi nhận ca. Bạn có thể kể trước cho mình điều bạn cần hỗ trợ.")
+        if availability is not None and availability.open_now:
+            head = (f"Mình đã báo cho tư vấn viên{ref}. Tư vấn viên đang trực sẽ nhắn cho bạn ngay trong cuộc trò "
+                    "chuyện này khi nhận ca. Bạn có thể kể trước cho mình điều bạn cần hỗ trợ.")
+        elif availability is not None:
+            head = (f"Mình đã báo cho tư vấn viên{ref}. {when_counselor_reads(availability)} Bạn có thể kể trước "
+                    "cho mình điều bạn cần hỗ trợ. Các số có ghi 24/7 dưới đây luôn có người nghe máy.")
     else:
         head = "Hiện mình chưa chuyển được yêu cầu đến tư vấn viên do sự cố kỹ thuật. Bạn có thể gọi:"
     return f"{head}\n\nNếu cần ngay:\n{hotline_block(library, province)}"
+
+
+SAFETY_YES, SAFETY_NO, COUNSELOR = "/safety_yes", "/safety_no", "/request_counselor"
+# Titles of at most 20 characters: Messenger cuts quick-reply titles there.
+SAFETY_BUTTONS = (("Có, đang nguy hiểm", SAFETY_YES), ("Gặp tư vấn viên", COUNSELOR),
+                  ("Không, chỉ hỏi thôi", SAFETY_NO))
+SAFETY_BUTTONS_EN = (("Yes, I am in danger", SAFETY_YES), ("Talk to a counselor", COUNSELOR),
+                     ("No, just asking", SAFETY_NO))
+SAFETY_CONFIRMED_REASON = "người dân xác nhận đang nguy hiểm"
+
+# A bare "có" / "không" that answers no question of the bot's.
+ANYTHING_ELSE = ("Vâng. Bạn cần mình giúp gì thêm không? Bạn có thể hỏi về bình đẳng giới, bạo lực gia đình, "
+                 "pháp luật, số đường dây nóng hoặc sự kiện của Tháng hành động.")
+
+SAFETY_NO_REPLY = ("Cảm ơn bạn đã cho mình biết, mình mừng vì lúc này không ai gặp nguy hiểm. Bạn cứ hỏi mình điều "
+                   "bạn muốn biết: pháp luật, quyền của bạn, nơi nhận hỗ trợ, hay bất cứ điều gì bạn còn băn khoăn. "
+                   "Khi nào muốn nói chuyện với một người, bạn nhắn \"gặp tư vấn viên\" nhé.")
+
+# Added under an answer when the question came with an unclear personal note.
+SUPPORT_LINE = ("Nếu chuyện này đang xảy ra với bạn hoặc một người bạn quen, bạn không phải một mình: nhắn "
+                "\"gặp tư vấn viên\" để nói chuyện với tư vấn viên ngay tại đây, hoặc gọi 113 nếu có nguy hiểm.")
+
+
+def safety_buttons(language: str = "vi") -> list[dict[str, str]]:
+    """The safety check's quick replies (English titles for an English conversation, same payloads)."""
+    pairs = SAFETY_BUTTONS_EN if language == "en" else SAFETY_BUTTONS
+    return [{"title": title, "payload": payload} for title, payload in pairs]
+
+
+def safety_check_reply(library: Library, province: ProvinceMatch | None) -> str:
+    """The short, warm question asked when it is unclear whether someone is in danger now, with the numbers."""
+    return ("Cảm ơn bạn đã chia sẻ với mình. Mình muốn hỏi để chắc chắn: bạn, hoặc người bạn đang nhắc đến, "
+            "có đang gặp nguy hiểm ngay lúc này không?\n\nNếu có nguy hiểm, hãy gọi ngay:\n"
+            + hotline_block(library, province)
+            + "\n\nBạn chọn một câu trả lời bên dưới, hoặc cứ nhắn cho mình bằng lời của bạn.")
 
 
 def hotline_reply(library: Library, province: ProvinceMatch | None) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from bot.cases import shifts
 from bot.cases.escalate import escalate_case
 from bot.cases.store import CaseRequest, CaseStore
 from bot.config import CONTENT_DIR
@@ -24,7 +25,7 @@ from bot.content.reloading import ContentLibrary
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
 from bot.senders import channel_of
-from bot.timeutil import today_vn
+from bot.timeutil import Clock, SystemClock, today_vn
 from bot.triage import TriageResult
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,23 @@ class Runtime:
     store: CaseStore | None
     content: ContentLibrary
     today: Callable[[], date] = today_vn
+    clock: Clock = field(default_factory=SystemClock)
+    hours: shifts.WeekHours | None = None  # the default hours (DESK_HOURS); None reads the environment
 
     @property
     def library(self) -> Library:
         """The newest good content."""
         return self.content.current
+
+    def availability(self) -> shifts.Availability | None:
+        """Who reads a resident's message now and from when; None when the database cannot say (plain wording)."""
+        if self.engine is None:
+            return None
+        try:
+            return shifts.availability(self.engine, self.clock.now(), self.hours)
+        except Exception:  # the urgent reply never waits on, or fails for, the roster
+            log.warning("counselors' hours and roster unavailable; the reply keeps the plain wording")
+            return None
 
     def escalate(self, sender_id: str, text: str, result: TriageResult, province: ProvinceMatch | None,
                  message_id: str | None) -> tuple[int | None, bool]:
@@ -64,7 +77,7 @@ def build_runtime(content_dir: Path = CONTENT_DIR, database_url: str | None = No
         store = CaseStore(engine)
     except Exception:  # the bot must answer even without its database
         log.error("case database unavailable at start; cases will be spooled")
-    return Runtime(engine, store, content)
+    return Runtime(engine, store, content, hours=shifts.default_hours())
 
 
 def fixed_runtime(library: Library, store: CaseStore | None,

@@ -6,8 +6,10 @@ action server, the desk) with a fake Telegram Bot API in this process, in a temp
 `POST /webhooks/rest/webhook` and measures, per case, the time until the fake server receives the
 `sendMessage` of that case's card: first alone, then while other conversations are chatting.
 
-    .venv/bin/python scripts/bench.py --cases 200 --chatters 20      (what `make bench` runs)
+    .venv/bin/python scripts/bench.py --cases 200 --chatters 20 --queue-cases 5000   (what `make bench` runs)
 
+With `--queue-cases N` it also times the console queue with N cases in the database (`scripts/bench_queue.py`;
+`--cases 0` runs that section alone, without Rasa or a model).
 Bounded: `--cases` per phase and `--timeout` seconds overall; everything started is stopped at the end.
 """
 
@@ -271,7 +273,30 @@ def card_times(tg: FakeTelegram) -> dict[int, float]:
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    """Start the stack, run both phases, print the figures."""
+    """Run the latency phases (unless `--cases 0`) and the queue section (with `--queue-cases`), print the figures."""
+    results: list[dict[str, object]] = []
+    if args.cases:
+        code = await latency(args, results)
+        if code:
+            return code
+    if args.queue_cases:
+        sys.path.insert(0, str(ROOT))
+        from scripts import bench_queue
+
+        with tempfile.TemporaryDirectory(prefix="desk-bench-queue-") as tmp_name:
+            queue = await bench_queue.run(Path(tmp_name), args.queue_cases, args.queue_requests, free_port(),
+                                          args.timeout)
+        bench_queue.print_table(queue)
+        results += queue
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    ok = all(r["cases"] and not r.get("missing") for r in results)
+    return 0 if ok else 1
+
+
+async def latency(args: argparse.Namespace, results: list[dict[str, object]]) -> int:
+    """Start the stack, run both phases, print the figures (appended to `results`)."""
     model = Path(args.model)
     if not model.exists():
         print(f"{model} not found: train first (`make train`).", file=sys.stderr)
@@ -285,7 +310,6 @@ async def main_async(args: argparse.Namespace) -> int:
         tg = FakeTelegram(token=f"{random.randint(10**8, 10**9)}:BENCH")
         await tg.start()
         stack = Stack(tmp, tg)
-        results: list[dict[str, object]] = []
         try:
             stack.start(model)
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as http:
@@ -312,11 +336,7 @@ async def main_async(args: argparse.Namespace) -> int:
     for r in results:
         print(f"| {r['phase']} | {r['cases']} | {r['missing']} | {r['p50_s']} | {r['p95_s']} | {r['max_s']} | "
               f"{r['case_to_card_p95_s']} | {r['chat_messages']} |")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    ok = all(r["cases"] and not r["missing"] for r in results)
-    return 0 if ok else 1
+    return 0
 
 
 def main() -> int:
@@ -328,6 +348,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="urgent residents writing at the same time")
     parser.add_argument("--timeout", type=float, default=1200, help="overall bound in seconds")
     parser.add_argument("--startup-timeout", type=float, default=300)
+    parser.add_argument("--queue-cases", type=int, default=0,
+                        help="also time the console queue with this many cases in the database (make bench: 5000)")
+    parser.add_argument("--queue-requests", type=int, default=50, help="timed requests per queue page")
     parser.add_argument("--out", help="also write the figures as JSON to this file")
     parser.add_argument("--keep-logs", action="store_true", help="copy the processes' logs to results/")
     return asyncio.run(main_async(parser.parse_args()))

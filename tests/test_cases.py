@@ -7,13 +7,16 @@ from sqlalchemy import text
 
 from bot.cases.escalate import escalate_case, record_case
 from bot.cases.models import CLAIMED, OPEN
-from bot.cases.spool import drain_spool
+from bot.cases.spool import drain_spool, spool_case
 from bot.cases.store import CaseLimits, CaseRequest, CaseStore
+from bot.channels.safety_net import safety_reply
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
+from bot.runtime import fixed_runtime
 from bot.senders import channel_of
 from bot.text import MAX_MESSAGE_CHARS
 from bot.timeutil import utcnow
+from bot.triage import TriageResult
 
 
 def _req(sender: str = "zalo:42", urgency: str = "danger_now", message_id: str | None = None,
@@ -169,3 +172,53 @@ def test_a_rate_limited_escalation_is_still_recorded(engine) -> None:
     _resolve_all(store)
     case_id, recorded = escalate_case(store, _req(message_id="e2"))
     assert recorded and case_id == store.list_cases()[0].id
+
+
+def _claim(store: CaseStore, case_id: int) -> None:
+    with store.engine.begin() as c:
+        c.execute(text("UPDATE cases SET status = 'claimed', claimed_by = 'Chị Lan <desk:lan>' WHERE id = :i"),
+                  {"i": case_id})
+
+
+def _joined(store: CaseStore, case_id: int) -> list[str]:
+    return [e.detail for e in store.events(case_id) if e.kind == "resident_message"]
+
+
+def test_the_action_path_joins_a_claimed_case(store: CaseStore, library) -> None:
+    case, _ = store.open_case(_req(message_id="act-1"))
+    _claim(store, case.id)
+    runtime = fixed_runtime(library, store)
+    case_id, recorded = runtime.escalate("zalo:42", "nó lại đánh tôi", TriageResult("danger_now", ("kêu cứu",)),
+                                         None, "act-2")
+    assert recorded and case_id == case.id and len(store.list_cases()) == 1
+    assert _joined(store, case.id) == ["nó lại đánh tôi"] and store.get(case.id).status == CLAIMED
+
+
+def test_the_spool_path_joins_the_open_case(store: CaseStore, tmp_path: Path) -> None:
+    case, _ = store.open_case(_req(message_id="sp-1"))
+    spool = tmp_path / "spool" / "cases.jsonl"
+    spool_case(_req(message_id="sp-2", text="tôi vẫn đang sợ"), spool)
+    assert drain_spool(store, spool) == 1
+    assert len(store.list_cases()) == 1 and _joined(store, case.id) == ["tôi vẫn đang sợ"]
+    _claim(store, case.id)
+    spool_case(_req(message_id=None, text="anh ta quay lại"), spool)  # no message id: the spool gives one
+    assert drain_spool(store, spool) == 1
+    assert len(store.list_cases()) == 1 and _joined(store, case.id)[-1] == "anh ta quay lại"
+
+
+def test_the_safety_net_path_joins_a_claimed_case(store: CaseStore, library) -> None:
+    case, _ = store.open_case(_req(message_id="net-1"))
+    _claim(store, case.id)
+    reply = safety_reply(library, store, "zalo:42", "cứu tôi với", TriageResult("danger_now", ("kêu cứu",)),
+                         message_id="net-2")
+    assert "113" in reply and len(store.list_cases()) == 1
+    assert _joined(store, case.id) == ["cứu tôi với"] and store.get(case.id).status == CLAIMED
+    kinds = [e.kind for e in store.events(case.id)]
+    assert kinds.count("created") == 1 and "resident_message" in kinds
+
+
+def test_a_resolved_case_does_not_take_a_new_message(store: CaseStore) -> None:
+    case, _ = store.open_case(_req(message_id="r-1"))
+    _resolve_all(store)
+    again, created = store.open_case(_req(message_id="r-2", text="em lại bị đánh"))
+    assert created and again.id != case.id

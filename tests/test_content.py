@@ -60,14 +60,17 @@ def test_hotline_for_a_province_with_a_line(library: Library) -> None:
 
 
 def test_hotline_without_local_line_says_so(library: Library) -> None:
+    """Issue 9: a province without its own line gets the national 24/7 line, never Sóc Trăng's centre."""
     reply = hotline_reply(library, library.provinces.find("ở Hà Nội"))
-    assert "chưa có số riêng cho Hà Nội" in reply and "0377672444" in reply
+    assert "chưa có số tư vấn riêng cho Hà Nội" in reply and "0377672444" not in reply
+    assert "Tư vấn toàn quốc (24/7): 1900969680" in reply
 
 
 def test_urgent_reply_carries_every_number(library: Library) -> None:
     reply = urgent_reply(TriageResult(DANGER_NOW, ("kêu cứu",)), library, None, 7, True)
-    for number in ("113", "115", "111", "0377672444"):
+    for number in ("113", "115", "111", "1900969680", "18001768"):
         assert number in reply
+    assert "0377672444" not in reply  # a province's own line only to that province (issue 9)
     assert "#7" in reply
 
 
@@ -77,7 +80,7 @@ def test_urgent_reply_when_case_not_recorded_says_call(library: Library) -> None
 
 
 def test_every_number_in_replies_is_in_the_directory(library: Library) -> None:
-    assert {"113", "115", "111", "0377672444"} <= library.hotlines.all_numbers()
+    assert {"113", "115", "111", "0377672444", "1900969680", "18001768"} <= library.hotlines.all_numbers()
 
 
 def test_generated_faq_files_are_current() -> None:

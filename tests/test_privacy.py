@@ -104,7 +104,7 @@ def seed_everything(engine, sender: str, status: str = RESOLVED, words: str = SE
     with session_factory(engine).begin() as s:
         case = Case(channel="zalo", sender_id=sender, urgency="danger_now", status=status, created_at=now,
                     updated_at=now, message=words, reasons="bạo lực", message_id=f"zalo:{pid}:77",
-                    resolved_at=now if status == RESOLVED else None)
+                    resolved_at=now if status == RESOLVED else None, outcome_note=f"đã gọi lại: {words}")
         s.add(case)
         s.flush()
         for kind, actor, detail in (("created", "bot", "bạo lực"), ("resident_message", sender, words),

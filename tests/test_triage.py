@@ -187,3 +187,152 @@ def test_then_matches_exactly_what_the_backtracking_pattern_matched(words):
              (r"\bbi bat giu\b", r"\b(?:doi tien|bien gioi|khong cho)\b")]
     for first, then in pairs:
         assert _Then(first, then).search(text) == bool(re.search(first + ".*" + then, text)), (first, text)
+
+
+# --- harms the first wave under-covered (issue 9) ----------------------------------------------------
+# Every example was written for this file; none is copied from data/nlu. Each is checked with and without diacritics.
+
+HARMS_SUPPORT = {
+    "workplace_harassment": [
+        "tôi bị tổ trưởng sờ ngực rồi còn chế giễu trước cả tổ",
+        "quản lý ca cứ bóp mông em rồi cười nhạo em trước mặt mọi người",
+        "ở xưởng anh trưởng ca hay sờ mó tụi em, ai phản đối là bị trừ lương",
+        "đồng nghiệp nam cứ ôm eo em dù em đã từ chối",
+    ],
+    "school_harassment": [
+        "thầy chủ nhiệm nhắn tin gạ em đi nhà nghỉ",
+        "mấy bạn nam trong lớp hay tụt quần em rồi quay video chế giễu",
+        "em bị cả lớp bắt nạt, tụi nó chụp lén em trong nhà vệ sinh",
+    ],
+    "online_sextortion_deepfake": [
+        "có người ghép mặt em vào clip nóng rồi đòi tiền",
+        "nó đòi em chuyển 5 triệu nếu không sẽ gửi video khỏa thân cho bố mẹ em",
+        "ảnh nhạy cảm của em bị người yêu cũ đăng lên nhóm zalo",
+        "kẻ lạ dụ em gọi video khỏa thân rồi tống tiền",
+    ],
+    "stalking_doxxing": [
+        "người yêu cũ lén gắn định vị vào xe máy của em",
+        "có người đăng địa chỉ nhà và số điện thoại của tôi lên mạng kèm lời chửi",
+        "anh ta bám theo em từ chỗ làm về tận nhà mấy hôm nay",
+        "chồng cũ đứng rình trước cổng nhà tôi mỗi tối",
+    ],
+    "lgbt_family": [
+        "em bị bố đánh vì là gay",
+        "bố mẹ phát hiện em đồng tính, nói sẽ đưa em đi chữa bệnh",
+        "gia đình ép mình đi chữa bệnh đồng tính",
+        "mẹ đuổi em ra khỏi nhà vì em là người chuyển giới",
+    ],
+    "elder_abuse": [
+        "mẹ tôi 80 tuổi bị con dâu bỏ đói",
+        "con trai tôi hay chửi mắng, đuổi tôi ra khỏi nhà",
+        "ông nội bị con cháu bỏ mặc một mình, không ai cho ăn",
+        "thằng con ép tôi ký giấy sang tên nhà rồi đuổi tôi đi",
+    ],
+    "domestic_migrant_worker": [
+        "em đi giúp việc nhà bên Đài Loan, chủ giữ hộ chiếu và không trả lương 3 tháng",
+        "chủ nhà khóa cửa không cho em ra ngoài, em là ô sin",
+        "công ty môi giới giữ passport của tôi",
+        "em xuất khẩu lao động sang Ả Rập, bà chủ đánh em và không cho ăn",
+    ],
+    "child_neglect": [
+        "nhà bên cạnh bỏ đứa nhỏ ở nhà một mình cả ngày không cho ăn",
+        "bé hàng xóm bị bỏ đói, lúc nào cũng đi xin ăn",
+        "hai đứa nhỏ bị bố mẹ bỏ mặc, không ai chăm",
+    ],
+    "child_marriage": [
+        "bố mẹ định gả con bé 14 tuổi cho nhà bên kia",
+        "nhà em bắt em 15 tuổi phải cưới chồng vào tháng sau",
+        "bạn em mới 13 tuổi sắp bị gả đi",
+    ],
+}
+
+HARMS_DANGER = {
+    "self_harm_friend": [
+        "bạn em nói muốn tự tử",
+        "bạn thân nhắn tin tạm biệt, bảo không muốn sống nữa",
+        "đứa bạn cùng phòng tự cắt tay tối qua",
+    ],
+    "third_party_now": [
+        "chị tôi đang bị chồng đánh ngoài đường, gọi ai",
+        "con hàng xóm đang bị đánh bằng thắt lưng",
+        "chị gái tôi đang bị ông chồng nó đánh ngoài đường, giờ gọi ai được",
+        "bé nhà bên đang bị bố nó quất roi, khóc ré lên",
+    ],
+}
+
+HARMS_CALM = {
+    "workplace_harassment": ["quản lý ca bắt em làm thêm giờ", "thầy giáo khen em học giỏi",
+                             "quy định về quấy rối tình dục nơi làm việc là gì"],
+    "online_sextortion_deepfake": ["deepfake là gì", "làm sao để ghép ảnh cưới cho đẹp"],
+    "stalking_doxxing": ["theo dõi fanpage của hội ở đâu", "định vị văn phòng hội ở đâu",
+                         "em muốn theo dõi lịch sự kiện của hội"],
+    "lgbt_family": ["đồng tính có phải là bệnh không", "em bị gãy tay vì ngã xe",
+                    "luật hôn nhân có công nhận người đồng tính không"],
+    "elder_abuse": ["con trai tôi thi đỗ đại học", "con dâu tôi nấu ăn ngon", "người cao tuổi được hưởng trợ cấp gì"],
+    "domestic_migrant_worker": ["xuất khẩu lao động Nhật cần giấy tờ gì", "thủ tục làm hộ chiếu ở đâu",
+                                "em làm giúp việc nhà, chủ trả lương đúng hạn"],
+    "child_neglect": ["con tôi ăn ít quá", "để con ở nhà một mình mấy tuổi thì được"],
+    "child_marriage": ["tảo hôn là gì", "gà con 14 ngày tuổi ăn gì", "em gái tôi 25 tuổi sắp cưới"],
+    "self_harm_friend": ["bạn em đang cần tư vấn", "từ từ rồi bạn sẽ quen"],
+    "third_party_now": ["chị tôi đang đánh cầu lông ngoài sân", "con hàng xóm đang học bài"],
+}
+
+
+def _cases(table: dict[str, list[str]]) -> list[tuple[str, str]]:
+    return [(family, text) for family, texts in table.items() for text in texts]
+
+
+@pytest.mark.parametrize(("family", "text"), _cases(HARMS_SUPPORT))
+def test_new_harms_open_a_case(family: str, text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgency in (NEEDS_SUPPORT, DANGER_NOW), (family, variant)
+
+
+@pytest.mark.parametrize(("family", "text"), _cases(HARMS_DANGER))
+def test_present_danger_to_someone_else_is_danger_now(family: str, text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgency == DANGER_NOW, (family, variant)
+
+
+@pytest.mark.parametrize(("family", "text"), _cases(HARMS_CALM))
+def test_new_harm_rules_leave_look_alikes_alone(family: str, text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgency == NONE, (family, variant)
+
+
+@pytest.mark.parametrize("text", ["chồng tôi chưa bao giờ đánh tôi", "anh ấy không bao giờ đánh em",
+                                  "bố em chẳng bao giờ đánh con"])
+def test_never_is_a_negation(text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgency == NONE, variant
+
+
+NEW_LONG = ("quan ly ca ", "ghep mat em vao ", "dang bi ong ", "vi la gay ", "hoi xua haha ")
+
+
+@pytest.mark.parametrize("phrase", NEW_LONG)
+def test_new_patterns_are_linear_on_200kb(phrase: str) -> None:
+    def timed(size: int, runs: int = 1) -> float:
+        text = (phrase * (size // len(phrase) + 1))[:size] + " no danh toi"  # a rule fires: the context is read too
+        best = float("inf")
+        for _ in range(runs):
+            start = time.perf_counter()
+            assess(text)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    timed(1_000)  # warm up
+    assert (big := timed(200_000)) < 8.0, f"200 KB took {big:.2f}s"
+    base, ten = timed(10_000, 2), timed(100_000, 2)
+    assert ten < 30 * base + 0.2, f"10x the input took {ten / max(base, 1e-9):.0f}x the time"  # quadratic: ~100x
+
+
+@pytest.mark.parametrize("text", [
+    "chồng tôi đánh chúng tôi suốt",  # "đánh chữ" (typing) must not hide "đánh chúng tôi"
+    "ổng say về đánh cả nhà",  # "đánh cá" (fishing) folds alike
+    "bố đánh dữ lắm, em sợ",  # "đánh du kích" must not hide "đánh dữ"
+    "em bị chồng đánh trong lúc ngủ",  # "đánh trống" (drum) must not hide "đánh trong lúc"
+])
+def test_hitting_idioms_do_not_hide_hitting(text: str) -> None:
+    for variant in (text, fold(text)):
+        assert assess(variant).urgent, variant

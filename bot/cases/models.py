@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text, false
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text, false, text
 
 from bot.db.base import Base
 from bot.timeutil import aware, utcnow
@@ -36,6 +36,11 @@ class Case(Base):
     resolved_at = Column(DateTime(timezone=True), nullable=True)
     # Opened during a flood of new cases (a needs-support case then waits behind danger-now ones).
     flood = Column(Boolean, nullable=False, default=False, server_default=false())
+    # What became of the case (a code of bot.cases.outcomes.OUTCOMES), set when it is resolved.
+    outcome = Column(String(40), nullable=True, index=True)
+    outcome_note = Column(Text, nullable=True)
+    # Set by the counselor's first assessment (bot.cases.assessment): higher is more urgent.
+    priority = Column(Integer, nullable=False, default=0, server_default=text("0"))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready view of the case."""
@@ -54,6 +59,9 @@ class Case(Base):
             "claimed_at": aware(self.claimed_at).isoformat() if self.claimed_at else None,
             "resolved_at": aware(self.resolved_at).isoformat() if self.resolved_at else None,
             "flood": bool(self.flood),
+            "outcome": self.outcome,
+            "outcome_note": self.outcome_note,
+            "priority": int(self.priority or 0),
         }
 
 
@@ -74,3 +82,15 @@ class CaseEvent(Base):
         """JSON-ready view of the event."""
         return {"id": self.id, "case_id": self.case_id, "at": aware(self.at).isoformat(),
                 "kind": self.kind, "actor": self.actor, "detail": self.detail}
+
+
+class CaseAssessment(Base):
+    """One first assessment of a case, filled by a counselor: the items she ticked and the priority they gave."""
+
+    __tablename__ = "case_assessments"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    case_id = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    actor = Column(String(200), nullable=False)
+    items = Column(Text, nullable=False, default="")  # item codes, "; "-separated
+    priority = Column(Integer, nullable=False, default=0)

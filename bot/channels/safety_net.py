@@ -1,7 +1,8 @@
 """Last line of defence: an urgent message always gets the hotline reply and a case, whatever else is down.
 
 Used by the platform channels (through `decide_turn`) and by the REST channel. The case goes to
-the database, else to the local spool; the reply's numbers come from the current content.
+the database, else to the local spool; the reply's numbers come from the current content; a message in
+another language than Vietnamese gets the English reply.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from bot.cases.models import Case
 from bot.cases.store import CaseRequest, CaseStore
 from bot.content.library import Library
 from bot.db.engine import session_factory
+from bot.language import detect_language
 from bot.replies import urgent_reply
+from bot.replies_en import urgent_reply_en
 from bot.senders import channel_of
 from bot.triage import TriageResult
 
@@ -35,6 +38,8 @@ def safety_reply(library: Library, store: CaseStore | None, sender_id: str, text
                       province=province.current if province else None, message_id=message_id)
     case_id, recorded = escalate_case(store, req)
     log.warning("safety net answered an urgent message (channel=%s, recorded=%s)", req.channel, recorded)
+    if detect_language(text) != "vi":  # English for a message in another language, as the assistant does
+        return urgent_reply_en(result, library, province, case_id, recorded)
     return urgent_reply(result, library, province, case_id, recorded)
 
 

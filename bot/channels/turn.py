@@ -3,7 +3,8 @@
 `decide_turn` guarantees: a conversation a counselor owns is forwarded, never answered by the bot;
 an urgent message always ends with the hotline numbers and a case, unless the assistant's own reply
 carries the case marker (or a case row exists for this very message); a non-urgent failure gets an
-apology. Urgency is assessed once per message, here. All I/O is passed in (`TurnIO`, `RunBot`),
+apology. A pressed "yes, in danger" of the safety check (`/safety_yes`) is urgent like a report, so it opens
+the writer's own case even when the assistant is down. Urgency is assessed once per message, here. All I/O is passed in (`TurnIO`, `RunBot`),
 so every branch is tested with fakes.
 """
 
@@ -16,9 +17,17 @@ from typing import Protocol
 
 from bot.channels.items import ATTACHMENT, NOOP, TEXT, UNFOLLOW, WELCOME, BotReply, Item, Part
 from bot.content.library import Library
-from bot.replies import ATTACHMENT_NAMES, WELCOME_FALLBACK, apology_reply, attachment_reply
+from bot.replies import (
+    ATTACHMENT_NAMES,
+    SAFETY_BUTTONS,
+    SAFETY_CONFIRMED_REASON,
+    SAFETY_YES,
+    WELCOME_FALLBACK,
+    apology_reply,
+    attachment_reply,
+)
 from bot.sending.splitting import text_parts
-from bot.triage import TriageResult, assess
+from bot.triage import DANGER_NOW, TriageResult, assess
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +85,13 @@ async def safety_net_needed(verdict: TriageResult, reply: BotReply, message_id: 
     return True
 
 
+def channel_verdict(text: str) -> TriageResult:
+    """The channel's own verdict: the rules, and a pressed "yes, in danger" of the safety check is danger now."""
+    if text.strip() == SAFETY_YES:  # only a button sends it (typed slashes are removed): the writer's own case
+        return TriageResult(DANGER_NOW, (SAFETY_CONFIRMED_REASON,))
+    return assess(text)
+
+
 async def decide_turn(item: Item, run_bot: RunBot, io: TurnIO) -> Turn:
     """Hand-off, then the assistant, then the safety net: an urgent message always ends with a case and the numbers."""
     if item.kind in (UNFOLLOW, NOOP) or (item.kind == TEXT and not (item.text or "").strip()):
@@ -91,14 +107,15 @@ async def decide_turn(item: Item, run_bot: RunBot, io: TurnIO) -> Turn:
         greeting = BotReply() if gave_up else await run_bot(item, GREET_PAYLOAD)
         return Turn(greeting.parts or ((WELCOME_FALLBACK, None),), False, "welcome")
     text = item.text or ""
-    verdict = assess(text)
+    verdict = channel_verdict(text)
     if gave_up:
         log.error("event failed %d times; answering without the bot (channel=%s)", item.attempts, item.channel)
         reply = BotReply(failed="gave up")
     else:
         reply = await run_bot(item, text)
     if await safety_net_needed(verdict, reply, item.key, io.case_exists):
-        return Turn(reply.parts + await io.safety_net(item, text, verdict), True, SAFETY_NET)
+        note = SAFETY_BUTTONS[0][0] if text.strip() == SAFETY_YES else text
+        return Turn(reply.parts + await io.safety_net(item, note, verdict), True, SAFETY_NET)
     if reply.failed and not reply.parts:
         return Turn(text_parts(apology_reply(io.library)), False, APOLOGY)
     return Turn(reply.parts, verdict.urgent, BOT if reply.parts else NO_REPLY)

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.schema import CreateColumn
 
 import bot.cases.models
+import bot.cases.shifts
 import bot.channels.models
 import bot.desk.models
 import bot.outbox.models

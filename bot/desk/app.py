@@ -31,7 +31,9 @@ from bot.desk.limits import body_guard
 from bot.desk.rasa import TranscriptReader
 from bot.desk.reconcilers import Reconcilers
 from bot.desk.settings import DeskSettings
-from bot.desk.telegram.cards_out import CardSender, skipping_handlers
+from bot.desk.telegram.cards_out import CardSender, skip_telegram, skipping_handlers
+from bot.desk.telegram.summary import KIND as SUMMARY
+from bot.desk.telegram.summary import SummarySender
 from bot.desk.telegram.updates import TelegramUpdates
 from bot.outbox.dispatcher import Dispatcher
 from bot.runtime import Runtime
@@ -66,7 +68,8 @@ def create_app(runtime: Runtime, api_token: str, *, settings: DeskSettings | Non
 
     bot = telegram_bot if settings.telegram_enabled else None  # notifications need a token and a group
     handlers = {**resident_handlers(outbound, rasa, app[keys.TRANSCRIPTS]),
-                **(CardSender(bot, engine, settings, clock).handlers() if bot else skipping_handlers())}
+                **(CardSender(bot, engine, settings, clock).handlers() if bot else skipping_handlers()),
+                **(SummarySender(bot, engine, settings, clock).handlers() if bot else {SUMMARY: skip_telegram})}
     dispatcher = Dispatcher(engine, clock, handlers, max_backoff=settings.max_backoff,
                             max_attempts={"resident_push": settings.resident_max_attempts,
                                           "rasa_events": TRANSCRIPT_MAX_ATTEMPTS},

@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case, CaseEvent
+from bot.cases.outcomes import MAX_NOTE as MAX_OUTCOME_NOTE
+from bot.cases.outcomes import OUTCOMES, outcome_label
 from bot.db.engine import session_factory
 from bot.desk import cards
 from bot.desk.models import Account, SeenUpdate
@@ -165,14 +167,21 @@ class CaseCommands:
         return Outcome(True, f"Bạn đã nhận ca #{case_id}. Hãy liên hệ người dân ngay.", case, event_id)
 
     def resolve(self, case_id: int, actor: Actor, via: str, reason: str | None = None,
-                update_id: int | None = None) -> Outcome:
-        """Close a case (its claimant or a supervisor; unclaimed danger needs a reason); the bot takes over again."""
+                update_id: int | None = None, *, outcome: str | None = None, note: str | None = None) -> Outcome:
+        """Close a case (its claimant or a supervisor; unclaimed danger needs a reason), with what became of it
+        (a code of `OUTCOMES` and an optional note); the bot takes over again."""
         reason = " ".join((reason or "").split())
+        note = " ".join((note or "").split())
         if len(reason) > MAX_REASON:
             return Outcome(False, f"Lý do dài quá {MAX_REASON} ký tự.")
-        return with_retry(lambda: self._resolve(case_id, actor, via, reason, update_id))
+        if outcome is not None and outcome not in OUTCOMES:
+            return Outcome(False, "Kết quả xử lý không có trong danh sách.")
+        if len(note) > MAX_OUTCOME_NOTE:
+            return Outcome(False, f"Ghi chú kết quả dài quá {MAX_OUTCOME_NOTE} ký tự.")
+        return with_retry(lambda: self._resolve(case_id, actor, via, reason, update_id, outcome, note))
 
-    def _resolve(self, case_id: int, actor: Actor, via: str, reason: str, update_id: int | None) -> Outcome:
+    def _resolve(self, case_id: int, actor: Actor, via: str, reason: str, update_id: int | None,
+                 outcome: str | None = None, note: str = "") -> Outcome:
         now = self.clock.now()
         with self.Session.begin() as s:
             mark_handled(s, update_id, now)
@@ -187,10 +196,13 @@ class CaseCommands:
             if s.execute(update(Case).where(Case.id == case_id, Case.status == case.status,
                                             Case.claimed_by.is_(None) if case.claimed_by is None
                                             else Case.claimed_by == case.claimed_by)
-                         .values(status=RESOLVED, resolved_at=now, updated_at=now)
+                         .values(status=RESOLVED, resolved_at=now, updated_at=now, outcome=outcome,
+                                 outcome_note=note or None)
                          .execution_options(synchronize_session=False)).rowcount != 1:
                 return Outcome(False, f"Ca #{case.id} vừa thay đổi; hãy xem lại ca rồi thử lại.", case)
             detail = f"{via} · Lý do: {reason}" if reason else via
+            if outcome:
+                detail += f" · Kết quả: {outcome_label(outcome)}" + (f" · Ghi chú: {note}" if note else "")
             ev = CaseEvent(case_id=case.id, kind="resolved", actor=actor.label, detail=detail, at=now)
             s.add(ev)
             s.flush()
@@ -204,6 +216,14 @@ class CaseCommands:
         log.info("case %d resolved via %s%s", case_id, via, " with a reason" if reason else "")
         self._poke()
         return Outcome(True, f"Đã đánh dấu ca #{case_id} là đã xử lý.", case, event_id)
+
+    def resolve_refusal(self, case_id: int, actor: Actor, reason: str = "") -> str | None:
+        """Why this person may not close this case now (asked before offering the outcomes), or None."""
+        with self.Session() as s:
+            case = s.get(Case, case_id)
+            if case is None:
+                return "Không tìm thấy ca này."
+            return self._may_not_resolve(s, case, actor, " ".join(reason.split()))
 
     def _may_not_resolve(self, s: Session, case: Case, actor: Actor, reason: str) -> str | None:
         """Why this person may not close this case now (Vietnamese), or None."""

@@ -1,9 +1,9 @@
 """The desk's background work as one `cleanup_ctx`: every loop starts before `yield`, is cancelled after.
 
 The loops: the outbox dispatcher, the reconcilers (cards and forwards that slipped through), reminders
-(re-escalation, stale claims), the spool import, deletion requests (bot.privacy), the retention period
-(bot.retention), the REST watcher and Telegram updates (long polling or webhook registration). A loop
-that fails keeps running and says so on /health.
+(re-escalation, stale claims), the pinned queue summary in the counselors' group, the spool import, deletion
+requests (bot.privacy), the retention period (bot.retention), the REST watcher and Telegram updates (long polling
+or webhook registration). A loop that fails keeps running and says so on /health.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from aiohttp import web
 
 from bot.cases.spool import drain_spool
 from bot.desk import keys
+from bot.desk.telegram.summary import SummaryWatcher
 from bot.privacy import process_deletions
 from bot.retention import PrivacySettings, privacy_settings_from_env, purge_expired
 
@@ -64,6 +65,9 @@ def _loops(app: web.Application) -> list[Coroutine[Any, Any, None]]:
         every(settings.escalation_interval, "escalation", app,
               lambda: (reconcilers.reescalate_due(), reconcilers.flag_stale())),
     ]
+    if settings.telegram_enabled:
+        summary = SummaryWatcher(app[keys.STORE].engine, app[keys.CLOCK], settings, app[keys.DISPATCHER].poke)
+        loops.append(every(settings.escalation_interval, "summary", app, summary.check))
     tracker = app.get(keys.TRACKER_WRITER)
     if tracker is not None:
         engine, clock = app[keys.STORE].engine, app[keys.CLOCK]

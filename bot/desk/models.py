@@ -1,4 +1,5 @@
-"""Tables of the desk: Telegram message map, accounts, sessions, login brake, update de-duplication, tracker marks."""
+"""Tables of the desk: Telegram message map, accounts, sessions, login brake, update de-duplication, tracker marks,
+saved replies, the pinned queue summary."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 
@@ -81,3 +83,28 @@ class TrackerMark(Base):
     __tablename__ = "desk_tracker_marks"
     sender_id = Column(String(255), primary_key=True)
     last_event_id = Column(Integer, nullable=False, default=0)
+
+
+class SavedReply(Base):
+    """A ready answer counselors insert in the reply box; placeholders such as {so_tu_van} are filled per case."""
+
+    __tablename__ = "desk_saved_replies"
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    # The key of a seeded reply: a seed whose key exists (even deactivated) is never written again.
+    seed_key = Column(String(40), nullable=True, unique=True)
+    title = Column(String(120), nullable=False)
+    body = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False, default=0)
+    active = Column(Boolean, nullable=False, default=True)
+    updated_by = Column(String(200), nullable=False, default="")
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class PinnedSummary(Base):
+    """The queue's summary message pinned in a Telegram chat (one per chat), edited as the counts change."""
+
+    __tablename__ = "desk_tg_summary"
+    chat_id = Column(String(64), primary_key=True)
+    message_id = Column(BigInteger, nullable=False)
+    pinned = Column(Boolean, nullable=False, default=False)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

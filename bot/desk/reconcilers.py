@@ -4,6 +4,9 @@ Cards and forwards are queued with the case change itself (`bot.cases.store`, `b
 the reconcilers only catch what slipped through (cases written before that, or by an older process)
 and are safe to run any number of times: every row they queue has the key the change would have used.
 A reminder (re-escalation of an unclaimed case, flag of a stale claim) is written at most once per level.
+A re-escalation also goes, as direct messages, to the counselors on duty (and from the second level to the
+supervisor on call) who have a Telegram id; with no roster nothing more is sent. A case handed back to the queue
+starts its re-escalation clock again at the hand-back.
 """
 
 from __future__ import annotations
@@ -12,20 +15,21 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.engine import Engine
 
+from bot.cases import shifts
 from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case, CaseEvent
 from bot.db.engine import session_factory
 from bot.desk import cards
 from bot.desk.commands import DESK, fresh_case
-from bot.desk.models import TrackerMark
+from bot.desk.models import Account, TrackerMark
 from bot.desk.rasa import TranscriptLine, TranscriptReader
 from bot.desk.settings import DeskSettings
 from bot.desk.writes import queue_telegram, with_retry
-from bot.outbox.enqueue import queue_card, queue_forward
+from bot.outbox.enqueue import case_priority, enqueue, queue_card, queue_forward
 from bot.outbox.models import OutboxItem
 from bot.timeutil import Clock, aware
 
@@ -45,6 +49,8 @@ class Reminder:
     supervisor_key: str
     text: Callable[[Case], str]
     supervisor_card: bool = False
+    direct_chats: tuple[str, ...] = ()  # Telegram ids of the people on duty told directly
+    since_event: int = 0   # levels count from this event on (a hand-back to the queue starts a new round)
 
 
 def _reached(details: list[str | None]) -> int:
@@ -58,6 +64,7 @@ class Reconcilers:
     def __init__(self, engine: Engine, clock: Clock, settings: DeskSettings,
                  on_enqueue: Callable[[], None] = lambda: None) -> None:
         """`on_enqueue` wakes the dispatcher after a pass that queued rows."""
+        self.engine = engine
         self.Session = session_factory(engine)
         self.clock = clock
         self.settings = settings
@@ -115,23 +122,45 @@ class Reconcilers:
         with self.Session() as s:
             candidates = list(s.execute(select(Case).where(
                 Case.status == OPEN, Case.created_at <= now - min(deadlines.values()))).scalars())
+        rounds = shifts.returned_to_queue(self.engine, [c.id for c in candidates]) if candidates else {}
+        on_duty: tuple[list[str], list[str]] | None = None
         done = 0
         for case in candidates:
-            waited = now - aware(case.created_at)
+            round_id, since = rounds.get(case.id, (0, aware(case.created_at)))
+            waited = now - since
             level = min(int(waited / (deadlines.get(case.urgency) or max(deadlines.values()))),
                         self.settings.max_reescalations)
             if level < 1:
                 continue
+            if on_duty is None:
+                on_duty = self._duty_chats(now)
+            counselors, supervisors = on_duty
             minutes = int(waited.total_seconds() // 60)
             url = self.settings.case_url(case.id)
+            tag = f"{case.id}:r{round_id}:{level}" if round_id else f"{case.id}:{level}"
             reminder = Reminder(
-                kind="reescalated", status=OPEN, level=level, key=f"reesc:{case.id}:{level}",
-                supervisor_key=f"reesc-sup:{case.id}:{level}", supervisor_card=True,
+                kind="reescalated", status=OPEN, level=level, key=f"reesc:{tag}",
+                supervisor_key=f"reesc-sup:{tag}", supervisor_card=True,
                 detail=f"Lần {level}: chưa ai nhận sau {minutes} phút; đã báo giám sát",
                 text=lambda c, lv=level, w=waited, u=url: cards.reescalation_text(
-                    c, lv, w, self.settings.supervisor_mention, u))
+                    c, lv, w, self.settings.supervisor_mention, u),
+                direct_chats=tuple(dict.fromkeys(counselors + (supervisors if level >= 2 else []))),
+                since_event=round_id)
             done += with_retry(lambda c=case.id, r=reminder: self._remind(c, r))
         return self._poke(done)
+
+    def _duty_chats(self, now: datetime) -> tuple[list[str], list[str]]:
+        """Telegram ids of the active accounts on duty now: (counselors, supervisors on call)."""
+        duties = shifts.on_duty(self.engine, now)
+        if not duties:
+            return [], []
+        with self.Session() as s:
+            ids = dict(s.execute(select(Account.username, Account.telegram_user_id).where(
+                Account.username.in_({d.username for d in duties}), Account.active.is_(True),
+                Account.telegram_user_id.is_not(None))).all())
+        chats = ([str(ids[d.username]) for d in duties if d.username in ids and d.on_call == on_call]
+                 for on_call in (False, True))
+        return next(chats), next(chats)
 
     def flag_stale(self) -> int:
         """Flag claimed cases not resolved within the configured time (default a day), once."""
@@ -162,8 +191,9 @@ class Reconcilers:
             case = fresh_case(s, case_id)
             if case is None or case.status != reminder.status:
                 return False
-            details = list(s.execute(select(CaseEvent.detail).where(CaseEvent.case_id == case_id,
-                                                                    CaseEvent.kind == reminder.kind)).scalars())
+            details = list(s.execute(select(CaseEvent.detail).where(
+                CaseEvent.case_id == case_id, CaseEvent.kind == reminder.kind,
+                CaseEvent.id > reminder.since_event)).scalars())
             if reminder.level <= _reached(details):
                 return False
             ev = CaseEvent(case_id=case_id, kind=reminder.kind, actor=DESK.label, at=now, detail=reminder.detail)
@@ -180,6 +210,11 @@ class Reconcilers:
                                    case_id=case_id, now=now, payload={})
             queue_telegram(s, enabled=telegram, key=f"refresh:{case_id}:{ev.id}", kind="tg_refresh",
                            case_id=case_id, now=now, payload={})
+            for chat in reminder.direct_chats if telegram else ():
+                # One lane per person and case: a counselor who never opened the bot holds up nobody else.
+                enqueue(s, key=f"{reminder.key}:dm:{chat}", kind="tg_notice", lane=f"tgdm:{chat}:{case_id}",
+                        case_id=case_id, now=now, priority=case_priority(s, case_id),
+                        payload={"chat": chat, "text": text, "direct": True})
         log.warning("case %d: %s (level %d)", case_id, reminder.kind, reminder.level)
         return True
 

@@ -292,7 +292,7 @@ def valid_number(number: str) -> bool:
 
 
 def check_hotlines(content: Content, provinces: Provinces | None, today: date) -> list[Problem]:
-    """Required fields and number formats of the hotline directory, one default line, 113 present."""
+    """Required fields and number formats of the hotline directory, scopes, one national default line, 113."""
     out: list[Problem] = []
     seen: dict[str, str] = {}
     for group in HOTLINE_GROUPS:
@@ -323,6 +323,8 @@ def check_hotlines(content: Content, provinces: Provinces | None, today: date) -
                 add("unknown_province", "province", f"không nhận ra tỉnh/thành “{province}”")
             if group == "emergency" and line.get("default"):
                 add("emergency_default", "default", "chỉ số tư vấn mới có thể là số mặc định")
+            if group == "counseling":
+                out.extend(_scope_problems(line, item))
     emergency = {str(h.get("number") or "").strip() for h in content.hotlines.get("emergency") or []}
     if "113" not in emergency:
         out.append(Problem("missing_113", ERROR, "hotlines", "emergency:", "number",
@@ -332,7 +334,35 @@ def check_hotlines(content: Content, provinces: Provinces | None, today: date) -
     if counseling and len(defaults) != 1:
         out.append(Problem("default_line", ERROR, "hotlines", "counseling:", "default",
                            f"cần đúng một số tư vấn mặc định (cột “Mặc định” = có), hiện có {len(defaults)}"))
+    for n in defaults:
+        if _line_scope(counseling[n - 1]) != "national":
+            out.append(Problem("default_not_national", ERROR, "hotlines", f"counseling:{n}", "default",
+                               "số mặc định được đưa cho người dân mọi tỉnh, nên phải là số toàn quốc (Phạm vi = "
+                               "toàn quốc), không phải số riêng của một tỉnh"))
     return out
+
+
+def _line_scope(line: dict[str, Any]) -> str | None:
+    """A counseling line's scope as the assistant reads it (inferred from the province when not written)."""
+    scope = line.get("scope")
+    if _blank(scope):
+        return "province" if not _blank(line.get("province")) else "national"
+    return scope if scope in ("national", "province") else None
+
+
+def _scope_problems(line: dict[str, Any], item: str) -> list[Problem]:
+    """A counseling line is either national (no province) or a province's own (with its province)."""
+    scope = _line_scope(line)
+    if scope is None:
+        return [Problem("bad_scope", ERROR, "hotlines", item, "scope",
+                        f"phạm vi “{line.get('scope')}” không hợp lệ: ghi “national” (toàn quốc) hoặc “province” (tỉnh)")]
+    if scope == "national" and not _blank(line.get("province")):
+        return [Problem("national_province", ERROR, "hotlines", item, "province",
+                        "số toàn quốc không ghi tỉnh/thành: để trống tỉnh/thành, hoặc đổi phạm vi thành “tỉnh”")]
+    if scope == "province" and _blank(line.get("province")):
+        return [Problem("province_missing", ERROR, "hotlines", item, "province",
+                        "số của một tỉnh cần ghi tỉnh/thành: ghi tên tỉnh, hoặc đổi phạm vi thành “toàn quốc”")]
+    return []
 
 
 def check_content(content: Content, today: date, provinces: Provinces | None = None,

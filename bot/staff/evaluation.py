@@ -1,7 +1,9 @@
-"""Held-out evaluation: intent accuracy, macro-F1, and triage recall / false alarms by diacritics.
+"""Held-out evaluation: intent accuracy, macro-F1, and the triage bands (recall, false alarms, safety checks).
 
-`evaluate(model, data)` returns every figure (the training gate and its report read them); `render` is the
-Markdown report of `make eval`; `main` is the command line of scripts/eval.py (see USAGE).
+`evaluate(model, data)` returns every figure (the training gate and its report read them; `data` is one held-out
+file or several); `figures(items, parses, library)` computes them from parse results; `render` is the Markdown
+report of `make eval`; `main` is the command line of scripts/eval.py (see USAGE). Texts listed in the report and the
+figures are masked (bot.masking); an urgent reply is composed exactly as the action would, from the real content.
 """
 
 from __future__ import annotations
@@ -11,23 +13,29 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bot.config import CONTENT_DIR
+from bot.content.library import Library
+from bot.masking import mask_personal
+from bot.replies import urgent_reply
+from bot.replies_en import urgent_reply_en
+from bot.staff.eval_bands import Composer, load_messages, make_rows, pct, render_triage, triage_figures
+from bot.triage import TriageResult, assess
 
-from bot.text import has_diacritics
-from bot.triage import URGENT_INTENT, assess, combine
+USAGE = """Held-out evaluation: intent accuracy, macro-F1, and the triage bands by diacritics and category.
 
-USAGE = """Held-out evaluation: intent accuracy, macro-F1, and triage recall / false alarms by diacritics.
-
-Usage: python scripts/eval.py --model models/current.tar.gz --data tests/eval/heldout.yml --out docs/eval-report.md
+Usage: python scripts/eval.py --model models/current.tar.gz --data tests/eval/heldout.yml [--data tests/eval/blind.yml]
+       --out docs/eval-report.md [--json figures.json]
 """
 # Both reach the same fallback reply, so confusing them changes nothing for the resident.
 EQUIVALENT = {("out_of_scope", "nlu_fallback")}
+_SAMPLE_CASE = 1  # the case number shown in a composed reply; any number gives the same check
 
 
-def full_intent(parse: dict[str, Any]) -> str:
+def full_intent(parse: Mapping[str, Any]) -> str:
     """The predicted intent, with the FAQ topic from the response selector (faq/<topic>)."""
     name = (parse.get("intent") or {}).get("name") or "none"
     if name == "faq":
@@ -37,7 +45,7 @@ def full_intent(parse: dict[str, Any]) -> str:
     return name
 
 
-def classifier_intent(parse: dict[str, Any]) -> tuple[str, float]:
+def classifier_intent(parse: Mapping[str, Any]) -> tuple[str, float]:
     """The classifier's own top intent, before the safety net overrode it."""
     original = (parse.get("triage") or {}).get("classifier") or {}
     return original.get("name") or "none", float(original.get("confidence") or 0.0)
@@ -67,6 +75,8 @@ async def _parse_all(model_path: str, texts: list[str]) -> tuple[list[dict[str, 
     from rasa.core.agent import load_agent
 
     agent = await load_agent(model_path=model_path)
+    if not agent.is_ready():  # load_agent logs the cause and returns an empty agent
+        raise RuntimeError(f"could not load the model {model_path} (see the log above)")
     parses = []
     start = time.perf_counter()
     for text in texts:
@@ -74,50 +84,28 @@ async def _parse_all(model_path: str, texts: list[str]) -> tuple[list[dict[str, 
     return parses, (time.perf_counter() - start) / max(len(texts), 1)
 
 
-def evaluate(model_path: str, data_path: str) -> dict[str, Any]:
-    """Evaluate a trained model on a held-out file; returns every figure of the report."""
-    items = yaml.safe_load(Path(data_path).read_text(encoding="utf-8"))["messages"]
-    texts = [m["text"] for m in items]
-    parses, latency = asyncio.run(_parse_all(model_path, texts))
-    gold = [m["intent"] for m in items]
-    pred = []
-    for g, p in zip(gold, parses):
-        label = full_intent(p)
-        pred.append(g if (g, label) in EQUIVALENT else label)
-    strict = [full_intent(p) for p in parses]
+def compose_urgent(library: Library) -> Composer:
+    """The reply the action sends for an urgent row: English for `lang: en`, Vietnamese otherwise."""
+
+    def compose(row: Mapping[str, Any]) -> str:
+        result = TriageResult(row["level"], ("đánh giá",))
+        province = library.provinces.find(row["text"])
+        reply = urgent_reply_en if row["lang"] == "en" else urgent_reply
+        # Both outcomes of recording the case are sent to residents, so both must carry the numbers.
+        return "\n".join(reply(result, library, province, case, recorded) for case, recorded
+                         in ((_SAMPLE_CASE, True), (None, False)))
+
+    return compose
+
+
+def _intent_figures(items: Sequence[Mapping[str, Any]], parses: Sequence[Mapping[str, Any]],
+                    rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Intent accuracy and macro-F1 over the messages that carry a gold intent."""
+    labelled = [(item, parse, row) for item, parse, row in zip(items, parses, rows) if item.get("intent")]
+    gold = [str(item["intent"]) for item, _, _ in labelled]
+    pred = [g if (g, full_intent(p)) in EQUIVALENT else full_intent(p) for g, (_, p, _) in zip(gold, labelled)]
+    strict = [full_intent(p) for _, p, _ in labelled]
     per_intent, macro_f1 = _f1_table(gold, pred)
-
-    groups = {"with_diacritics": [], "without_diacritics": [], "all": []}
-    rows = []
-    for item, parse in zip(items, parses):
-        escalated = (parse.get("intent") or {}).get("name") == URGENT_INTENT
-        rules = assess(item["text"])
-        cls_name, cls_conf = classifier_intent(parse)
-        merged = combine(rules, cls_name, cls_conf, text=item["text"])
-        level = merged.urgency if merged.urgent else ("needs_support" if escalated else "none")
-        row = {"text": item["text"], "gold_intent": item["intent"], "pred_intent": full_intent(parse),
-               "gold_urgency": item["urgent"], "escalated": escalated, "level": level,
-               "rules": rules.urgent, "classifier": cls_name == URGENT_INTENT and cls_conf >= 0.5,
-               "diacritics": has_diacritics(item["text"])}
-        rows.append(row)
-        groups["all"].append(row)
-        groups["with_diacritics" if row["diacritics"] else "without_diacritics"].append(row)
-
-    triage: dict[str, dict[str, Any]] = {}
-    for name, group in groups.items():
-        urgent = [r for r in group if r["gold_urgency"] != "none"]
-        calm = [r for r in group if r["gold_urgency"] == "none"]
-        danger = [r for r in group if r["gold_urgency"] == "danger_now"]
-        triage[name] = {
-            "messages": len(group), "urgent": len(urgent), "not_urgent": len(calm),
-            "urgent_recall": _rate(sum(r["escalated"] for r in urgent), len(urgent)),
-            "false_alarm_rate": _rate(sum(r["escalated"] for r in calm), len(calm)),
-            "danger_now_as_danger_now": _rate(sum(r["level"] == "danger_now" for r in danger), len(danger)),
-            "rules_only_recall": _rate(sum(r["rules"] for r in urgent), len(urgent)),
-            "rules_only_false_alarm": _rate(sum(r["rules"] for r in calm), len(calm)),
-            "classifier_only_recall": _rate(sum(r["classifier"] for r in urgent), len(urgent)),
-            "classifier_only_false_alarm": _rate(sum(r["classifier"] for r in calm), len(calm)),
-        }
     labels = sorted(set(gold) | set(pred))
     index = {label: i for i, label in enumerate(labels)}
     matrix = [[0] * len(labels) for _ in labels]
@@ -125,62 +113,69 @@ def evaluate(model_path: str, data_path: str) -> dict[str, Any]:
         matrix[index[g]][index[p]] += 1
     accuracy_by = {}
     for name in ("with_diacritics", "without_diacritics"):
-        subset = [(g, p) for g, p, r in zip(gold, pred, rows) if (name == "with_diacritics") == r["diacritics"]]
+        subset = [(g, p) for g, p, (_, _, r) in zip(gold, pred, labelled)
+                  if r["lang"] == "vi" and (name == "with_diacritics") == r["diacritics"]]
         accuracy_by[name] = _rate(sum(g == p for g, p in subset), len(subset))
     return {
-        "model": model_path, "data": data_path, "messages": len(items),
+        "labelled": len(gold),
         "intent_accuracy": _rate(sum(g == p for g, p in zip(gold, pred)), len(gold)),
         "intent_accuracy_strict": _rate(sum(g == p for g, p in zip(gold, strict)), len(gold)),
-        "intent_accuracy_by_diacritics": accuracy_by,
-        "macro_f1": macro_f1, "per_intent": per_intent,
-        "urgent_recall": triage["all"]["urgent_recall"], "false_alarm_rate": triage["all"]["false_alarm_rate"],
-        "triage": triage, "confusion": {"labels": labels, "matrix": matrix},
-        "mean_parse_ms": round(latency * 1000, 1),
-        "misses": [r for r in rows if r["gold_urgency"] != "none" and not r["escalated"]],
-        "false_alarms": [r for r in rows if r["gold_urgency"] == "none" and r["escalated"]],
-        "intent_errors": [r for r, g, p in zip(rows, gold, pred) if g != p],
+        "intent_accuracy_by_diacritics": accuracy_by, "macro_f1": macro_f1, "per_intent": per_intent,
+        "confusion": {"labels": labels, "matrix": matrix},
+        "intent_errors": [{"text": mask_personal(r["text"]), "gold_intent": g, "pred_intent": p}
+                          for g, p, (_, _, r) in zip(gold, pred, labelled) if g != p],
     }
 
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+def figures(items: Sequence[Mapping[str, Any]], parses: Sequence[Mapping[str, Any]],
+            library: Library) -> dict[str, Any]:
+    """Every figure of the report from the held-out messages and the model's parse of each."""
+    shown = [{**p, "intent": {**(p.get("intent") or {}), "name": full_intent(p)}} for p in parses]
+    rows = make_rows(items, shown, lambda text: assess(text).urgent, compose_urgent(library), library)
+    bands = triage_figures(rows)
+    overall = bands["triage"]["all"]
+    headline = {key: overall[key] for key in ("urgent_recall", "false_alarm_rate", "ambiguous_handled",
+                                              "calm_safety_check_rate", "level_accuracy", "numbers_in_urgent_replies")}
+    return {"messages": len(items), **_intent_figures(items, parses, rows), **headline, **bands}
 
 
-def render(result: dict[str, Any]) -> str:
+def evaluate(model_path: str, data_path: str | Sequence[str], content: Path = CONTENT_DIR) -> dict[str, Any]:
+    """Evaluate a trained model on one or several held-out files; returns every figure of the report."""
+    paths = [data_path] if isinstance(data_path, str | Path) else list(data_path)
+    items = load_messages(paths)
+    parses, latency = asyncio.run(_parse_all(model_path, [m["text"] for m in items]))
+    result = figures(items, parses, Library.load(content))
+    return {"model": model_path, "data": ", ".join(str(p) for p in paths), **result,
+            "mean_parse_ms": round(latency * 1000, 1)}
+
+
+def render(result: Mapping[str, Any]) -> str:
     """The Markdown report."""
-    t = result["triage"]
+    by = result["intent_accuracy_by_diacritics"]
     lines = [
         "# Held-out evaluation", "",
-        f"Model `{result['model']}` on `{result['data']}` ({result['messages']} messages, never used for training).",
-        f"Generated by `make eval`. Mean NLU parse time: {result['mean_parse_ms']} ms per message.", "",
-        "## Intents", "",
-        "| figure | value |", "|---|---|",
-        f"| intent accuracy | {_pct(result['intent_accuracy'])} |",
-        f"| intent accuracy, strict (nlu_fallback ≠ out_of_scope) | {_pct(result['intent_accuracy_strict'])} |",
-        f"| intent accuracy, with diacritics | {_pct(result['intent_accuracy_by_diacritics']['with_diacritics'])} |",
-        f"| intent accuracy, without diacritics | {_pct(result['intent_accuracy_by_diacritics']['without_diacritics'])} |",
+        f"Model `{result['model']}` on `{result['data']}` ({result['messages']} messages, never used for training; "
+        f"{result['labelled']} carry a gold intent).",
+        f"Generated by `make eval`. Mean NLU parse time: {result.get('mean_parse_ms', '–')} ms per message.", "",
+        "## Headline", "", "| figure | value |", "|---|---|",
+        *(f"| {key.replace('_', ' ')} | {pct(result[key])} |" for key in
+          ("urgent_recall", "false_alarm_rate", "ambiguous_handled", "calm_safety_check_rate", "level_accuracy",
+           "numbers_in_urgent_replies", "intent_accuracy")),
+        "", "## Intents", "", "| figure | value |", "|---|---|",
+        f"| intent accuracy | {pct(result['intent_accuracy'])} |",
+        f"| intent accuracy, strict (nlu_fallback ≠ out_of_scope) | {pct(result['intent_accuracy_strict'])} |",
+        f"| intent accuracy, with diacritics | {pct(by['with_diacritics'])} |",
+        f"| intent accuracy, without diacritics | {pct(by['without_diacritics'])} |",
         f"| macro-F1 | {result['macro_f1']:.3f} |", "",
         "FAQ topics count as their full name (`faq/<topic>`), so choosing the wrong topic is an error.", "",
-        "## Triage (a case is opened when the final intent is `report_violence`)", "",
-        "| group | urgent | not urgent | urgent recall | false alarms | danger now kept as danger now |"
-        " rules only: recall / false alarms | classifier only: recall / false alarms |",
-        "|---|---|---|---|---|---|---|---|",
+        *render_triage(result),
+        "", "## Per intent", "", "| intent | precision | recall | F1 | support |", "|---|---|---|---|---|",
     ]
-    for name in ("all", "with_diacritics", "without_diacritics"):
-        g = t[name]
-        lines.append(f"| {name.replace('_', ' ')} | {g['urgent']} | {g['not_urgent']} | {_pct(g['urgent_recall'])} | "
-                     f"{_pct(g['false_alarm_rate'])} | {_pct(g['danger_now_as_danger_now'])} | "
-                     f"{_pct(g['rules_only_recall'])} / {_pct(g['rules_only_false_alarm'])} | "
-                     f"{_pct(g['classifier_only_recall'])} / {_pct(g['classifier_only_false_alarm'])} |")
-    lines += ["", "## Urgent messages missed", ""]
-    lines += [f"- `{r['text']}` → {r['pred_intent']}" for r in result["misses"]] or ["None."]
-    lines += ["", "## False alarms", ""]
-    lines += [f"- `{r['text']}` (expected {r['gold_intent']})" for r in result["false_alarms"]] or ["None."]
-    lines += ["", "## Per intent", "", "| intent | precision | recall | F1 | support |", "|---|---|---|---|---|"]
     for name, v in sorted(result["per_intent"].items()):
         lines.append(f"| {name} | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1']:.2f} | {v['support']} |")
     lines += ["", "## Intent errors", ""]
-    lines += [f"- `{r['text']}`: expected {r['gold_intent']}, got {r['pred_intent']}" for r in result["intent_errors"]]
+    lines += [f"- `{' '.join(r['text'].replace('`', chr(39)).split())}`: expected {r['gold_intent']}, "
+              f"got {r['pred_intent']}" for r in result["intent_errors"]] or ["None."]
     return "\n".join(lines) + "\n"
 
 
@@ -188,18 +183,22 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point (scripts/eval.py)."""
     parser = argparse.ArgumentParser(description=USAGE)
     parser.add_argument("--model", default="models/current.tar.gz")
-    parser.add_argument("--data", default="tests/eval/heldout.yml")
+    parser.add_argument("--data", action="append", default=None,
+                        help="a held-out file; may be given several times (default tests/eval/heldout.yml)")
     parser.add_argument("--out", default="docs/eval-report.md")
     parser.add_argument("--json", default=None, help="also write the figures as JSON")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    result = evaluate(args.model, args.data)
+    result = evaluate(args.model, args.data or ["tests/eval/heldout.yml"])
     Path(args.out).write_text(render(result), encoding="utf-8")
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     t = result["triage"]
-    print(f"intent accuracy {_pct(result['intent_accuracy'])}, macro-F1 {result['macro_f1']:.3f}")
-    for name in ("with_diacritics", "without_diacritics"):
-        print(f"{name}: urgent recall {_pct(t[name]['urgent_recall'])}, false alarms {_pct(t[name]['false_alarm_rate'])}")
+    print(f"intent accuracy {pct(result['intent_accuracy'])}, macro-F1 {result['macro_f1']:.3f}")
+    for name in ("all", "with_diacritics", "without_diacritics", "other_languages"):
+        g = t[name]
+        print(f"{name}: urgent recall {pct(g['urgent_recall'])}, false alarms {pct(g['false_alarm_rate'])}, "
+              f"ambiguous handled {pct(g['ambiguous_handled'])}, calm checks {pct(g['calm_safety_check_rate'])}, "
+              f"level accuracy {pct(g['level_accuracy'])}, numbers {pct(g['numbers_in_urgent_replies'])}")
     print(f"report: {args.out}")
     return 0

@@ -22,7 +22,7 @@ from bot.staff.yamlio import (
 
 TOPIC_ORDER = ("topic", "title", "answer", "source", "checked", "examples")
 EVENT_ORDER = ("title", "province", "district", "date", "time", "place", "source", "checked")
-HOTLINE_ORDER = ("number", "organisation", "province", "hours", "source", "checked", "default")
+HOTLINE_ORDER = ("number", "organisation", "scope", "province", "hours", "source", "checked", "default")
 HOTLINE_GROUPS = ("emergency", "counseling")
 _QUOTED = ("source", "number")
 

@@ -1,18 +1,28 @@
 """Deterministic urgent-message safety net, independent of the NLU classifier.
 
 Rules run on normalised text (accents folded, teencode expanded), so
-"chồng tôi đánh tôi", "chong toi danh toi" and "ck dánh e" match alike.
+"chồng tôi đánh tôi", "chong toi danh toi" and "ck dánh e" match alike. `explain` also reads the context
+(`bot.triage.context`: long ago and over, jokes, fiction, statistics, hypotheticals, a class of people) and says
+which cue set a rule verdict aside; the English rules (`bot.triage.english`) always run too and the higher level
+wins, so a misdetected language never hides danger. The band policy is in `bot.triage.policy`.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 
 from bot.text import normalize
+from bot.triage.context import Context, read
+from bot.triage.english import assess_english
+from bot.triage.harms import DANH as _DANH
+from bot.triage.harms import HARM_RULES
+from bot.triage.harms import NEG as _NEG
 from bot.triage.levels import DANGER_NOW, LEVEL_RANK, NEEDS_SUPPORT, NONE, URGENT_INTENT, TriageResult
+from bot.triage.matchers import _AnyOf, _Gate, _Then
 
-__all__ = ["DANGER_NOW", "NEEDS_SUPPORT", "NONE", "URGENT_INTENT", "TriageResult", "assess", "combine",
-           "is_concrete", "is_question_about", "should_demote"]
+__all__ = ["DANGER_NOW", "NEEDS_SUPPORT", "NONE", "URGENT_INTENT", "Assessment", "TriageResult", "assess", "combine",
+           "explain", "is_concrete", "is_question_about", "mentions_harm", "should_demote"]
 
 
 # Who can be hurt: the writer or a concrete person the writer speaks about.
@@ -27,12 +37,9 @@ _NOT_GENERIC = (r"(?<!phu nu )(?<!nan nhan )(?<!tre em )(?<!khi )(?<!neu )(?<!ng
                 r"(?<!doi tuong )(?<!da )(?<!lo )(?<!tung )(?<!chua )(?<!ban )(?<!ma )(?<!de )(?<!co the )"
                 r"(?<!tre )(?<!dan ong )(?<!lgbt )(?<!be trai )(?<!be gai )(?<!nguoi than )(?<!nguoi nha )"
                 r"(?<!con cai )(?<!chi em )(?<!hang xom )(?<!nam )(?<!nu )(?<!bao )(?<!sau khi )(?<!nghi )(?<!khi bi )")
-_NEG = r"(?<!khong )(?<!chua )(?<!chang )(?<!dung )(?<!khong he )(?<!chua tung )"
 
 # Verbs of hurting someone (folded). Kept specific: folding makes many words collide
-# (giảm/giam, đợt/đốt, tắt/tát, từ từ/tự tử, tư vấn/tự vẫn, cựu/cứu).
-_DANH = (r"danh(?! gia| rang| thue| bai| dau| so| ca| cau| bong| may| chu| thuc| lua| vong| tieng| mat| cho| tien| rieng| du|"
-         r" co tuong| co vua| co caro| dan| son| phan| giay| van| trong| golf| tennis| bi a| bida| dien| luoi| con quay)")
+# (giảm/giam, đợt/đốt, tắt/tát, từ từ/tự tử, tư vấn/tự vẫn, cựu/cứu). "đánh" itself is `harms.DANH`.
 _HURT_STRONG = (
     _DANH + r"|dap(?! an| ung| lai)|cao cau|chui boi|chui mang|chui rua|xi va|hanh ha|nguoc dai|tra tan|bao hanh|bao luc|xam hai|hiep dam|cuong hiep|"
     r"sam so|quay roi|de doa|doa|chui|xuc pham|lam nhuc|nhot|giam giu|giam long|bat coc|bop co|hanh hung|"
@@ -42,32 +49,8 @@ _HURT_STRONG = (
 _HURT = _HURT_STRONG + r"|tat|ep|duoi|khong cho an|giu giay to"
 
 
-
-class _Then:
-    """`first.*then` in linear time: the first `first`, then `then` anywhere after it (no backtracking)."""
-
-    def __init__(self, first: str, then: str) -> None:
-        self.first, self.then = re.compile(first), re.compile(then)
-
-    def search(self, text: str) -> bool:
-        """True when `then` occurs after the first occurrence of `first`."""
-        m = self.first.search(text)
-        return m is not None and self.then.search(text, m.end()) is not None
-
-
-class _AnyOf:
-    """A rule that matches when any of its parts does."""
-
-    def __init__(self, *parts: re.Pattern[str] | _Then) -> None:
-        self.parts = parts
-
-    def search(self, text: str) -> bool:
-        """True when one part matches."""
-        return any(part.search(text) for part in self.parts)
-
-
 # Each rule: (reason shown to counselors, urgency, pattern on normalised text).
-_RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf]] = [
+_RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf | _Then | _Gate]] = [
     # --- danger now -----------------------------------------------------------
     ("kêu cứu", DANGER_NOW, _AnyOf(
         re.compile(r"\bcuu (?:toi|em|voi|minh|con|chau|me|chi|nguoi|me con|vo|be|ca nha)\b|^(?:cuu ?)+$|\bsos\b"),
@@ -81,7 +64,7 @@ _RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf]] = [
         r"\bse (?:giet|chem|dam chet|danh chet|thu tieu)\b|\b(?:giet|chem) (?:toi|em|me|con|chau|minh|chi|vo|chong|ca nha|het)\b|"
         r"\bdanh chet\b|\bdam chet\b|\bbop co\b|\bsiet co\b|\bbop nghet\b")),
     ("đang bị tấn công", DANGER_NOW, _AnyOf(
-        re.compile(_NEG + r"\bdang (?:bi |)(?:" + _DANH + r"|dap pha|dap|dam|chem|bop co|hiep dam|xam hai|nhot|giam giu|doa giet|duoi danh|ruot danh|"
+        re.compile(r"(?=\bdang )" + _NEG + r"\bdang (?:bi |)(?:" + _DANH + r"|dap pha|dap|dam|chem|bop co|hiep dam|xam hai|nhot|giam giu|doa giet|duoi danh|ruot danh|"
                    r"tra tan|hanh ha|hanh hung|sam so|lot do|pha cua|dap cua|dot nha|cam dao|vung dao|say xin danh)\b"),
         _Then(r"\b(?:dang|van dang) o (?:ngoai|truoc) cua\b", r"\b(?:" + _DANH + r"|giet|chem|doa|dao|pha)"))),
     ("nguy cơ tự hại", DANGER_NOW, re.compile(
@@ -94,7 +77,7 @@ _RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf]] = [
         r"\bbien mat khoi (?:the gian|cuoc doi)\b|\bkhong con ly do (?:gi )?de song\b|\btu lam hai\b|\btu hai ban than\b|\bsong khong noi\b")),
     ("bị giam giữ/mua bán người", DANGER_NOW, _AnyOf(
         re.compile(
-            _NOT_GENERIC + r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
+            r"(?=\bbi )" + _NOT_GENERIC + r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
             r"\b(?:nhot|giam|khoa) (?:toi|em|con|chau|minh|chi|vo|me)(?: \w+)? (?:trong|o|lai)\b|"
             r"\b(?:ban|lua|dua|cho) (?:toi|em|con|chau|chi|ban toi|nguoi|minh)(?: \w+)? (?:sang|qua) (?:trung quoc|tq|campuchia|cam|lao|myanmar|nuoc ngoai|bien gioi)\b|"
             r"\btien chuoc\b|\bdoi chuoc\b"),
@@ -102,7 +85,7 @@ _RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf]] = [
         _Then(r"\bbi bat giu\b", r"\b(?:doi tien|bien gioi|khong cho)\b"))),
     # --- needs support ----------------------------------------------------------
     ("bị bạo lực/xâm hại", NEEDS_SUPPORT, re.compile(
-        _NEG + _NOT_GENERIC + r"\b(?:bi|lai bi|vua bi|da bi|tung bi|hay bi|thuong bi|moi ngay bi|van bi)(?: (?:chong|vo|bo|me|cha|ba|anh|chi|ong|no|nguoi yeu|ho|han|gia dinh|"
+        r"(?=\b(?:bi|lai|vua|da|tung|hay|thuong|moi|van) )" + _NEG + _NOT_GENERIC + r"\b(?:bi|lai bi|vua bi|da bi|tung bi|hay bi|thuong bi|moi ngay bi|van bi)(?: (?:chong|vo|bo|me|cha|ba|anh|chi|ong|no|nguoi yeu|ho|han|gia dinh|"
         r"bo duong|me ke|me chong|bo chong|cau|chu|bac|thay|sep|chu nha|nguoi la|ban trai|nguoi|thang|ke|dua)(?: \w+)?)? (?:" + _HURT_STRONG + r")\b|"
         r"\bbi (?:chong|vo|bo|me|ong|no|nguoi yeu|ban trai|bo duong|me chong|sep|ho|han)(?: \w+)? (?:tat|ep|duoi|khong cho an|giu giay to)\b")),
     ("người thân/người quen gây bạo lực", NEEDS_SUPPORT, re.compile(
@@ -116,24 +99,29 @@ _RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf]] = [
         r"(?: \w+){0,4} " + _NEG + r"(?:" + _DANH + r"|dap pha|dap cua|hanh ha|nguoc dai|bo doi|xich|nhot|bat quy|"
         r"xo te|quanh (?:toi|em|minh)|da vao bung|doa giet|chui boi|xuc pham|tra tan|bop co|keo toc)\b")),
     ("xâm hại tình dục", NEEDS_SUPPORT, re.compile(
-        _NEG + r"\b(?:hiep dam|cuong hiep|xam hai|sam so|quay roi|ep quan he|dong cham|so mo|so soang|lot do) (?:toi|em|con|chau|minh|be|con gai|chi toi|ban toi|em gai)\b|"
+        r"(?=\b(?:hiep|cuong|xam|sam|quay|ep|dong|so|lot) )" + _NEG + r"\b(?:hiep dam|cuong hiep|xam hai|sam so|quay roi|ep quan he|dong cham|so mo|so soang|lot do) (?:toi|em|con|chau|minh|be|con gai|chi toi|ban toi|em gai)\b|"
         r"\bep (?:toi|em|con|chau|minh) (?:quan he|lam chuyen do|ngu voi)\b|"
         r"\b(?:om hon|om ap|so vao nguoi|so soang|so mo|ga gam|du vao nha|lot quan|lot do|quay len|quay trom)"
         r"(?: (?:toi|em|con|chau|minh|be|chi))?\b")),
     ("cưỡng ép kết hôn", NEEDS_SUPPORT, re.compile(
-        r"\b(?:ep|bat|buoc|cuong ep|ep buoc) (?:toi|em|con|chau|minh|chi|ban toi|con gai|con gai toi|no) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon|lay)\b|"
+        r"\b(?:ep|bat|buoc|cuong ep|ep buoc) (?:toi|em|con|chau|minh|chi|ban toi|con gai|con gai toi|no)(?: \w+){0,3}? (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon|lay)\b|"
         r"\bbi (?:ep|bat|buoc|gia dinh ep|bo me ep|gia dinh bat|bo me bat|cuong ep) (?:phai )?(?:lay chong|lay vo|cuoi|ket hon|tao hon)\b")),
     ("bị kiểm soát/đe dọa", NEEDS_SUPPORT, re.compile(
-        r"\b(?:giu|lay|kiem tra|doc trom) (?:het )?dien thoai (?:cua )?(?:toi|em|minh)\b|\bdoa(?: \w+){0,6} (?:lam nhuc|bo|danh|duoi|to cao|tu mat)\b|"
+        r"\b(?:giu|lay|kiem tra|doc trom) (?:het )?dien thoai (?:cua )?(?:toi|em|minh)\b|\bkhong cho (?:\w+ )?(?:cam|giu|tieu|dung|xai) (?:\w+ )?tien\b|"
+        r"\bbat (?:toi|em|minh|tui) (?:phai )?nghi (?:viec|lam|hoc)\b|"
+        r"\b(?:kiem tra|xem|coi|theo doi) (?:\w+ )?camera (?:\w+ ){0,2}?(?:xem|coi|theo doi) (?:toi|em|minh|tui)\b|\bdoa(?: \w+){0,6} (?:lam nhuc|bo|danh|duoi|to cao|tu mat)\b|"
         r"\b(?:tong tien|doa (?:tung|phat tan|dang|gui)(?: (?:anh|clip|video|len mang|len face|len facebook))?|phat tan (?:anh|clip)|anh nong cua (?:toi|em|minh)|bi theo doi|bi rinh|bi doa)\b|"
-        r"\b(?:khong cho|cam) (?:toi|em|minh|con|chau) (?:tien|di lam|di hoc|ra khoi nha|ra ngoai|ve nha|ve que|ve tham|gap|"
+        r"\b(?:khong cho|cam) (?:toi|em|minh|con|chau) (?:tien|dong nao|dong xu|xu nao|mot dong|mot xu|di lam|di hoc|ra khoi nha|ra ngoai|ve nha|ve que|ve tham|gap|"
         r"lien lac|dung dien thoai|an|di dau)\b|\btich thu (?:dien thoai|giay to|tien|dt)\b|\bthu (?:het )?(?:giay to|ho chieu)\b|"
         r"\bdi dau cung phai (?:chup|bao cao|xin phep|gui)\b|\bkiem soat (?:dinh vi|dien thoai|tien|moi)\b|"
-        r"\b(?:lay het|giu het|chiem|cam het) (?:tien|luong|tai san|giay to) (?:cua )?(?:toi|em|minh)\b|\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd) (?:cua )?(?:toi|em|minh|con)\b")),
+        r"\b(?:lay het|giu het|chiem|cam het) (?:tien|luong|tai san|giay to) (?:cua )?(?:toi|em|minh)\b|"
+        r"\b(?:chong|vo|ong ay|anh ay|ong|ba|bo|me chong|nha chong)(?: (?:toi|em|minh))? (?:giu|lay|cam|thu) het (?:tien|luong)\b|"
+        r"\bgiu (?:giay to|ho chieu|cccd|can cuoc|cmnd) (?:cua )?(?:toi|em|minh|con)\b")),
     ("trẻ em bị bạo hành", NEEDS_SUPPORT, re.compile(
         r"\b(?:con toi|con em|con minh|chau toi|chau em|be|dua be|dua tre|em be|con gai toi|con trai toi|hoc sinh)(?: \w+){0,3} (?:bi|hay bi|thuong bi)(?: \w+){0,2} "
         r"(?:" + _DANH + r"|bao hanh|xam hai|hanh ha|sam so|nhot|bo doi|hiep dam|nguoc dai)\b")),
 ]
+_RULES += HARM_RULES
 
 # Serious injuries lift a report to danger now (alone they may be an accident).
 _INJURY = re.compile(
@@ -160,74 +148,138 @@ _LEGAL_QUESTION = re.compile(
     r"\b(?:la gi|the nao la|nhu the nao la|duoc coi la|coi la|khai niem|dinh nghia|bi phat|phat bao nhieu|"
     r"la (?:\w+ ){0,2}gi|truy cuu|hinh su|xu phat|muc phat|di tu|bi tu|tu may nam|bao nhieu nam|may nam tu|ngoi tu|toi gi|luat|nghi dinh|dieu \d+|"
     r"hanh vi nao|cac hanh vi|bieu hien|dau hieu|thong ke)\b")
+# How to protect or prevent, in general: "làm sao để bảo vệ trẻ em…", "cách phòng tránh xâm hại".
+_PREVENTION = re.compile(r"\b(?:lam sao|lam the nao|cach|bien phap|nen lam gi|lam gi)(?: de)? (?:bao ve|phong|tranh|day)\b|"
+                         r"\b(?:phong tranh|phong ngua|phong chong)\b")
+# Questions about the service itself: the counselors' hours, the line's days.
+_SERVICE = re.compile(r"\b(?:tu van vien|tong dai|duong day nong|hotline|van phong|hoi phu nu|trung tam|ben minh|chatbot|admin)\b")
+_SERVICE_ASK = re.compile(r"\b(?:may gio|gio nao|gio lam viec|lam viec (?:tu|den|luc|vao|gio)|thu may|cuoi tuan|ngay le|"
+                          r"mo cua|dong cua|truc|co lam|lam viec khong|24 ?7)\b")
 # Signs the message is about a concrete situation of the writer or someone they know.
 _CONCRETE = re.compile(
     r"\b(?:chong|vo|bo|me|ba|cha|nguoi yeu|ban trai|con|chau|chi|em|anh|ban|hang xom)(?: gai| trai)? (?:toi|em|minh|cua toi|cua em|cua minh)\b|"
-    r"(?<!tre )(?<!phu nu va tre )\b(?:toi|em|minh|con|chau|tao) (?:dang |da |vua |lai |hay |thuong |bi )|\bnha (?:toi|em|minh)\b|"
-    r"\b(?:hom qua|toi qua|sang nay|hom nay|luc nay|tuan truoc|thang truoc|moi ngay|suot ngay|nhieu lan|ngay nao cung)\b"
+    r"(?=\b(?:toi|em|minh|con|chau|tao) )(?<!tre )(?<!phu nu va tre )\b(?:toi|em|minh|con|chau|tao) (?:dang |da |vua |lai |hay |thuong |bi )|\b(?:nha|cua) (?:toi|em|minh)\b|"
+    r"\b(?:hom qua|toi qua|sang nay|hom nay|luc nay|tuan truoc|thang truoc|moi ngay|suot ngay|nhieu lan|ngay nao cung)\b|"
+    r"\bnha chong\b|\b(?:bat|ep|cam|khong cho) (?:toi|em|minh|tui)\b"
 )
 
 # Idioms with hurt words that are never urgent.
 _IDIOMS = re.compile(
-    r"\b(?:danh gia|danh rang|danh thue|danh bai|danh dau|danh so|danh ca|danh cau long|danh bong|danh may|danh chu|"
-    r"danh thuc|danh lua|danh vong|danh tieng|danh co tuong|danh co vua|danh dan|danh son|danh phan|danh giay|"
-    r"danh van|danh trong|danh golf|danh tennis|danh bi a|danh bida|giet thoi gian|chet cuoi|cuoi chet|met muon chet|doi muon chet|"
+    r"\b(?:danh gia|danh rang|danh thue|danh bai|danh dau|danh so|danh cau long|danh bong|danh may|danh chu|"
+    r"danh thuc|danh lua|danh vong|(?<!bi )danh tieng|danh co tuong|danh co vua|danh dan|danh son|danh phan|danh giay|"
+    r"danh van|danh trong(?! (?:luc|khi|nha|phong|dem|xe|lop|truong|hem|ngo|bep)\b)|"
+    r"danh ca(?! (?:nha|ngay|dem|me|con|vo|chong|toi|em|minh|gia|hai|ba|tuan|thang|lu|nguoi|xom|lang|phong|lop|truong)\b)|danh golf|danh tennis|danh bi a|danh bida|giet thoi gian|chet cuoi|cuoi chet|met muon chet|doi muon chet|"
     r"buon ngu muon chet|nong muon chet|lanh muon chet|so muon chet|buon cuoi|muon chet voi|dep chet|ngon chet|"
     r"chet me|chet mat|chet tiet|dau chet|met chet|ban chet|te chet|khat chet|dam cuoi|dam ma|dam tang|dam dong|dam da|"
     r"giet muoi|giet (?:con )?(?:sau|ga|vit|heo|lon|chuot|muoi|gian|ran)|dam bong|chay mau cam|chet may|chet dien|chet song|chet ngat|"
-    r"can chet|dao cun|nhuc dau|bua bo|thu y|"
-    r"giet (?:\w+ ){0,2}bang (?:nu cuoi|anh mat|anh nhin|giong hat)|(?:cay|hoa|rau|vuon)(?: \w+){0,3} chet|"
+    r"can chet|dao cun|nhuc dau|bua bo|thu y|chem (?:gia|dep|ac|qua tay)|"
+    r"(?:tien|bai|deadline|hoa don|mon|de thi|kiem tra|thoi tiet|troi|nang|kpi)(?: \w+){0,4} giet (?:toi|em|minh)(?: luon| roi| mat)|"
+    r"giet (?:\w+ ){0,2}bang (?:nu cuoi|anh mat|anh nhin|giong hat)|(?:cay|hoa|rau|vuon|lan|kieng|bonsai|ca canh)(?: \w+){0,3} chet|"
     r"(?:met|doi|buon ngu|nong|lanh|ngon|dep|vui|cuoi|thich|nho|suong|ngot|cay|dau bung) (?:qua )?muon chet)\b"
 )
 
 
-# Retellings of films, news or games: not a report unless the writer is the one hurt.
-_MEDIA = re.compile(r"\b(?:xem phim|bo phim|phim|tivi|tv|doc bao|bai bao|tin tuc|dien vien|dao dien|game|truyen)\b"
-                    r"(?! nguoi lon| sex| doi truy| nong| khieu dam)")
-_HYPOTHETICAL = re.compile(r"\b(?:neu nghi|nghi ngo|gia su|vi du nhu)\b")
-_FIRST_PERSON_VICTIM = re.compile(
-    r"(?<!ban )(?<!nha )\b(?:toi|em|minh|tui) (?:bi|dang bi|vua bi)\b|\b(?:" + _DANH + r"|hanh ha|chui|doa|nhot|xam hai) (?:toi|em|minh)\b|"
-    r"\b(?:chong|vo|bo|me|nguoi yeu|ban trai) (?:toi|em|minh)\b")
-
-
 # Words that only look like "dao" (knife) once folded: "dạo này", "đạo đức".
 _FALSE_FRIENDS = re.compile(r"\b(?:dao nay|dao gan day|dao truoc|dao duc|dao ly|dao phat|dao dien|lanh dao|chi dao)\b")
+
+# Reasons a joke marker never sets aside (kêu cứu, an attack now, serious injury); a weapon needs a present cue.
+_JOKE_PROOF = frozenset({"kêu cứu", "đang bị tấn công", "người khác đang bị tấn công", "thương tích nặng"})
+# Danger-now reasons of the first wave: only a definition or law question sets them aside.
+_DANGER_REASONS = frozenset(reason for reason, level, _ in _RULES if level == DANGER_NOW) - {"người khác đang bị tấn công"}
+# Reasons "long ago and over" never sets aside: a cry for help, or self-harm (the risk returns).
+_PAST_PROOF = frozenset({"kêu cứu", "nguy cơ tự hại"})
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The rules' verdict before and after context, and which cue set it aside."""
+
+    raw: TriageResult                 # what the rules matched, before context
+    result: TriageResult              # after context: the verdict that opens a case
+    context: Context = field(default_factory=Context)
+    demoted: str = ""                 # "", "media", "hypothetical", "modality", "class", "joke", "past", "question"
 
 
 def _strip_idioms(norm: str) -> str:
     return " ".join(_FALSE_FRIENDS.sub(" ", _IDIOMS.sub(" ", norm)).split())
 
 
-def assess(text: str) -> TriageResult:
-    """Classify a message with the deterministic rules alone."""
-    raw = normalize(text)
-    norm = _strip_idioms(raw)
-    if not norm:
-        return TriageResult()
+def _match(norm: str) -> TriageResult:
+    """Every rule on the (idiom-stripped) text, before context; injuries lift support to danger."""
     level = NONE
     reasons: list[str] = []
     for reason, urgency, pattern in _RULES:
-        if pattern.search(norm):
+        if pattern.search(norm) and reason not in reasons:
             reasons.append(reason)
             if LEVEL_RANK[urgency] > LEVEL_RANK[level]:
                 level = urgency
-    if level == NONE:
-        return TriageResult()
-    if (_MEDIA.search(raw) or _HYPOTHETICAL.search(raw)) and not _FIRST_PERSON_VICTIM.search(norm):
-        return TriageResult()
     if level == NEEDS_SUPPORT and _INJURY.search(norm):
         level = DANGER_NOW
         reasons.append("thương tích nặng")
+    return TriageResult(level, tuple(reasons)) if level != NONE else TriageResult()
+
+
+def _demotion(raw: TriageResult, ctx: Context, norm: str) -> str:
+    """The context cue that sets a rule verdict aside, or "" (the order is the policy: docs/triage-policy.md)."""
+    reasons = set(raw.reasons)
+    if not ctx.first_person:
+        for cue, name in ((ctx.fiction, "media"), (ctx.hypothetical, "hypothetical"), (ctx.modality, "modality")):
+            if cue:
+                return name
+        if ctx.class_of_people and not _CONCRETE.search(norm):
+            return "class"
+    if ctx.supposed and raw.urgency != DANGER_NOW and not ctx.present:
+        return "hypothetical"  # "giả sử em bị sếp quấy rối thì báo ai": the answer, with a line that help is there
+    if ctx.joke and not reasons & _JOKE_PROOF and not ("có vũ khí" in reasons and ctx.present):
+        return "joke"
+    if ctx.past_over and not reasons & _PAST_PROOF:
+        return "past"
     if not _CONCRETE.search(norm) and "kêu cứu" not in reasons:
-        framing = _LEGAL_QUESTION if level == DANGER_NOW else _QUESTION_ABOUT
+        framing = _LEGAL_QUESTION if raw.urgency == DANGER_NOW else _QUESTION_ABOUT
         if framing.search(norm):
-            return TriageResult()
-    return TriageResult(level, tuple(reasons))
+            return "question"
+        if not reasons & _DANGER_REASONS and _QUESTION_ABOUT.search(norm):
+            return "question_now"  # "how do I help a friend who is being hit": the policy asks (a safety check)
+    return ""
+
+
+def _higher(a: TriageResult, b: TriageResult) -> TriageResult:
+    return b if LEVEL_RANK[b.urgency] > LEVEL_RANK[a.urgency] else a
+
+
+def explain(text: str, full: bool = False) -> Assessment:
+    """The Vietnamese and English rules with the context: raw verdict, final verdict, and why they differ.
+
+    The context is read when a rule fired, or always with `full` (the policy reads it for classifier-only guesses).
+    """
+    raw_norm = normalize(text)
+    norm = _strip_idioms(raw_norm)
+    english = assess_english(text)
+    if not norm:
+        return Assessment(english, english)
+    raw = _match(norm)
+    ctx = read(text, raw_norm) if raw.urgent or full else Context()
+    demoted = _demotion(raw, ctx, norm) if raw.urgent else ""
+    result = TriageResult() if demoted else raw
+    return Assessment(_higher(raw, english), _higher(result, english), ctx, demoted if not english.urgent else "")
+
+
+def assess(text: str) -> TriageResult:
+    """Classify a message with the deterministic rules and the context cues (no classifier)."""
+    return explain(text).result
 
 
 def is_question_about(text: str) -> bool:
     """True when the message asks about violence or the law in general terms."""
     return bool(_QUESTION_ABOUT.search(normalize(text)))
+
+
+_HARM_WORD = re.compile(r"\b(?:" + _HURT + r"|giet|chet|dao|sung|so hai|nguy hiem|cuu|tu tu)\b")
+
+
+def mentions_harm(text: str) -> bool:
+    """True when the message names any act of harm or danger (a hurt verb, a weapon, death, "cứu")."""
+    return bool(_HARM_WORD.search(_strip_idioms(normalize(text))))
 
 
 def is_concrete(text: str) -> bool:
@@ -242,8 +294,12 @@ def should_demote(text: str, rules: TriageResult | None = None) -> bool:
         return False
     if _IDIOMS.search(norm):
         return True
-    # Only definition/law questions overrule the classifier; "… thì làm sao?" may be the writer's own story.
-    return bool(_LEGAL_QUESTION.search(norm)) and not _CONCRETE.search(norm)
+    if _CONCRETE.search(norm):
+        return False
+    # Definition/law, prevention and service questions overrule the classifier; "… thì làm sao?" alone may be the
+    # writer's own story.
+    return bool(_LEGAL_QUESTION.search(norm) or _PREVENTION.search(norm)
+                or (_SERVICE.search(norm) and _SERVICE_ASK.search(norm)))
 
 
 # Present-moment cues that make a classifier-only report "danger now" rather than "needs support".

@@ -198,7 +198,7 @@ async def test_safety_net_gives_the_hotline_number_staff_just_edited(zalo, http,
         await post_to(http, server, "r1", "reload-1")
         (before,) = await zalo.wait_delivered(1, user_id="r1")
         hotlines = content / "hotlines.yml"
-        hotlines.write_text(hotlines.read_text(encoding="utf-8").replace("0377672444", "0299111222"),
+        hotlines.write_text(hotlines.read_text(encoding="utf-8").replace("1900969680", "0299111222"),
                             encoding="utf-8")
         stamp = os.stat(hotlines).st_mtime + 5
         os.utime(hotlines, (stamp, stamp))
@@ -207,8 +207,8 @@ async def test_safety_net_gives_the_hotline_number_staff_just_edited(zalo, http,
     finally:
         await server.stop()
         set_process_runtime(None)
-    assert "0377672444" in before and "0299111222" not in before
-    assert "0299111222" in after and "0377672444" not in after
+    assert "1900969680" in before and "0299111222" not in before  # the national line (no province named)
+    assert "0299111222" in after and "1900969680" not in after
 
 
 async def post_to(http, server: ChannelServer, user: str, msg_id: str) -> None:

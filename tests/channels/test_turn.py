@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from bot.channels.items import ATTACHMENT, NOOP, TEXT, UNFOLLOW, WELCOME, BotReply, Item, Part
+from bot.channels.safety_net import safety_reply
 from bot.channels.turn import GREET_PAYLOAD, MAX_ATTEMPTS, decide_turn, forwarded_note
 from bot.content.library import Library
-from bot.replies import WELCOME_FALLBACK
+from bot.replies import SAFETY_CONFIRMED_REASON, WELCOME_FALLBACK
 from bot.triage import DANGER_NOW, TriageResult
 
 URGENT = "chồng tôi đang đánh tôi, cứu tôi với"
@@ -190,3 +191,25 @@ async def test_empty_text_unfollow_and_noop_finish_without_a_reply(io, event) ->
 def test_forwarded_note_names_the_attachment() -> None:
     assert forwarded_note(item(None, ATTACHMENT, attachment="sticker")) == "[Người dân gửi nhãn dán (sticker)]"
     assert forwarded_note(item("chị ơi")) == "chị ơi"
+
+
+async def test_a_safety_yes_press_while_the_assistant_is_down_opens_a_danger_now_case(io) -> None:
+    turn = await decide_turn(item("/safety_yes"), FakeBot(BotReply(failed="timeout")), io)
+    assert turn.outcome == "safety_net" and turn.urgent
+    [(key, text, verdict)] = io.nets
+    assert key == "zalo:m1" and verdict.urgency == DANGER_NOW and SAFETY_CONFIRMED_REASON in verdict.reasons
+    assert text == "Có, đang nguy hiểm"
+
+
+async def test_a_safety_yes_answered_with_a_case_needs_no_net(io) -> None:
+    marked = BotReply((("Mình đã chuyển tin nhắn… 113", None),), case_marked=True)
+    turn = await decide_turn(item("/safety_yes"), FakeBot(marked), io)
+    assert turn.outcome == "bot" and turn.urgent and io.nets == []
+
+
+def test_an_english_urgent_message_gets_the_english_hotline_reply(library, store) -> None:
+    text = "my husband is hitting me right now, help me"
+    reply = safety_reply(library, store, "zalo:u1", text, TriageResult(DANGER_NOW, ("kêu cứu",)), "m-en")
+    assert "113" in reply and "Mình rất lo" not in reply
+    [case] = store.list_cases()
+    assert case.sender_id == "zalo:u1" and case.message == text

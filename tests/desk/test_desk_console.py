@@ -129,10 +129,10 @@ async def test_case_list_filters_and_fragment(desk: Desk, counselor: str) -> Non
             assert resp.status == 200
             return [int(x) for x in re.findall(r'data-case-id="(\d+)"', await resp.text())]
 
-    assert await ids("") == [b, a]
+    assert await ids("") == [a, b]  # the queue: danger-now first (was newest first before the queue)
     assert await ids("urgency=danger_now") == [a]
     assert await ids("channel=messenger") == [b]
-    assert await ids("status=claimed") == []
+    assert await ids("view=mine") == []
     async with desk.http.get(f"{desk.url}/cases/rows") as resp:
         assert "0912" not in await resp.text()  # the list masks phone numbers
     async with aiohttp.ClientSession() as anonymous, \
@@ -145,8 +145,9 @@ async def test_reply_note_and_resolve_from_console(desk: Desk, counselor: str) -
     case_id = open_case(desk.engine, sender="zalo:88")
     csrf = await login(desk, counselor)
 
-    async def post(action: str, text: str = "") -> str:
-        async with desk.http.post(f"{desk.url}/cases/{case_id}/{action}", data={"csrf_token": csrf, "text": text}) as r:
+    async def post(action: str, text: str = "", **extra: str) -> str:
+        async with desk.http.post(f"{desk.url}/cases/{case_id}/{action}",
+                                  data={"csrf_token": csrf, "text": text, **extra}) as r:
             assert r.status == 200
             return await r.text()
 
@@ -157,7 +158,9 @@ async def test_reply_note_and_resolve_from_console(desk: Desk, counselor: str) -
     assert "Tin nhắn đã vào hàng gửi tới người dân" in page and "Chị là tư vấn viên Lan" in page
     await eventually(lambda: ("zalo:88", "Chị là tư vấn viên Lan", True) in desk.outbound.sent)
     await eventually(lambda: "Chị là tư vấn viên Lan" in desk.rasa.texts("zalo:88"))
-    page = await post("resolve")
+    page = await post("resolve")  # resolving asks what became of the case
+    assert "Hãy chọn kết quả xử lý" in page and CaseStore(desk.engine).get(case_id).status == CLAIMED
+    page = await post("resolve", outcome="advised")
     assert "Đã đánh dấu ca" in page and 'data-status="resolved"' in page
     assert CaseStore(desk.engine).get(case_id).status == RESOLVED
     events = {e.kind: e for e in CaseStore(desk.engine).events(case_id)}

@@ -126,6 +126,10 @@ async def test_real_rasa_goes_silent_while_claimed_and_comes_back(stack, tg: Fak
         await eventually(lambda: said("Chị Lan đây, em ổn không?"), timeout=20)
 
         tg.push_update(tg.callback_update(user=tg.user(11, "Lan"), message=card, data=f"resolve:{case_id}"))
+        question = (await eventually(lambda: [m for m in tg.sent(COUNSELORS) if "chọn kết quả xử lý" in m.text],
+                                     timeout=20))[0]  # «Đã xử lý» asks what became of the case
+        tg.push_update(tg.callback_update(user=tg.user(11, "Lan"), message=question,
+                                          data=f"outcome:{case_id}:advised"))
         await eventually(lambda: CaseStore(engine).get(case_id).status == RESOLVED, timeout=20)
 
         async def resumed() -> bool:

@@ -53,7 +53,7 @@ async def console_login(http: aiohttp.ClientSession, url: str, username: str) ->
     async with http.post(f"{url}/login", data={"username": username, "password": PASSWORD, "csrf_token": token,
                                                 "next": "/cases"}) as resp:
         page = await resp.text()
-        assert resp.status == 200 and "Danh sách ca" in page
+        assert resp.status == 200 and "Hàng đợi" in page
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
 
 
@@ -134,14 +134,19 @@ async def test_rest_handoff_survives_desk_kill_and_restart(tmp_path: Path, tg: F
 
         # 7. «Đã xử lý» hands the conversation back; the bot says so and answers again.
         tg.push_update(tg.callback_update(user=tg.user(11, "Lan"), message=card, data=f"resolve:{case_id}"))
+        question = (await eventually(lambda: [m for m in tg.sent(COUNSELORS) if "chọn kết quả xử lý" in m.text],
+                                     timeout=10))[0]  # «Đã xử lý» asks what became of the case
+        tg.push_update(tg.callback_update(user=tg.user(11, "Lan"), message=question,
+                                          data=f"outcome:{case_id}:advised"))
         await eventually(lambda: CaseStore(engine).get(case_id).status == RESOLVED, timeout=10)
+        assert CaseStore(engine).get(case_id).outcome == "advised"
         await eventually(lambda: _not_async(rasa.is_paused(SENDER)), timeout=10)
         await eventually(lambda: _any_async(bot_texts(rasa), "Trợ lý tự động sẽ tiếp tục"), timeout=10)
         assert await rest(http, rasa, "xin chào") != []
 
         # Exactly one card, each counselor message once in the transcript, never a bad token.
         await asyncio.sleep(0.5)
-        cards = [m for m in tg.sent(COUNSELORS) if m.edits or m.reply_markup]
+        cards = [m for m in tg.sent(COUNSELORS) if (m.edits or m.reply_markup) and m is not question]
         assert len([m for m in tg.sent(COUNSELORS) if f"· Ca #{case_id}\n" in (m.edits[0] if m.edits else m.text)]) == 1
         assert len(cards) == 1
         texts = await bot_texts(rasa)

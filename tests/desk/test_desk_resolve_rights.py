@@ -18,9 +18,9 @@ pytestmark = pytest.mark.asyncio
 
 
 async def post(desk: Desk, csrf: str, case_id: int, action: str, text: str = "",
-               http: aiohttp.ClientSession | None = None) -> str:
+               http: aiohttp.ClientSession | None = None, outcome: str = "") -> str:
     async with (http or desk.http).post(f"{desk.url}/cases/{case_id}/{action}",
-                                        data={"csrf_token": csrf, "text": text}) as resp:
+                                        data={"csrf_token": csrf, "text": text, "outcome": outcome}) as resp:
         assert resp.status == 200
         return await resp.text()
 
@@ -31,12 +31,13 @@ async def test_a_counselor_cannot_close_a_case_someone_else_claimed_and_a_superv
     case_id = open_case(desk.engine, sender="zalo:61")
     assert (await asyncio.to_thread(desk.commands.claim, case_id, Actor("tg:12", "Chị Mai"), "Telegram")).ok
     csrf = await login(desk, counselor)
-    page = await post(desk, csrf, case_id, "resolve")
+    page = await post(desk, csrf, case_id, "resolve", outcome="advised")
     assert "chỉ người nhận ca hoặc giám sát" in page
     assert CaseStore(desk.engine).get(case_id).status == CLAIMED
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as supervisor:
         sup_csrf = await login(desk, "hoa", http=supervisor)  # a supervisor sees the counselors' pages
-        page = await post(desk, sup_csrf, case_id, "resolve", "Đã chuyển cho công an xã", http=supervisor)
+        page = await post(desk, sup_csrf, case_id, "resolve", "Đã chuyển cho công an xã", http=supervisor,
+                          outcome="police_commune")
         assert "Đã đánh dấu ca" in page
     assert CaseStore(desk.engine).get(case_id).status == RESOLVED
     resolved = [e for e in CaseStore(desk.engine).events(case_id) if e.kind == "resolved"][0]
@@ -53,7 +54,7 @@ async def test_an_unclaimed_danger_case_is_closed_from_the_console_with_a_reason
     assert form and 'name="text"' in form.group(0) and "Lý do" in form.group(0)
     refused = await post(desk, csrf, case_id, "resolve")
     assert "kèm lý do" in refused and CaseStore(desk.engine).get(case_id).status == OPEN
-    page = await post(desk, csrf, case_id, "resolve", "Tin nhắn thử của cán bộ xã")
+    page = await post(desk, csrf, case_id, "resolve", "Tin nhắn thử của cán bộ xã", outcome="false_alarm")
     assert "Đã đánh dấu ca" in page and "Tin nhắn thử của cán bộ xã" in page  # in the history on the page
     assert CaseStore(desk.engine).get(case_id).status == RESOLVED
 

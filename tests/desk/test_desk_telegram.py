@@ -168,7 +168,7 @@ async def test_resolve_gives_conversation_back_and_updates_card(desk: Desk, tg: 
     case_id = open_case(desk.engine, sender="zalo:42")
     card = await card_of(tg, case_id)
     await press(tg, 11, card, f"claim:{case_id}")
-    answer = await press(tg, 11, card, f"resolve:{case_id}")
+    answer = await close_case(tg, 11, card, case_id)
     assert "đã xử lý" in answer
     assert CaseStore(desk.engine).get(case_id).status == RESOLVED
     assert human_owner(desk.engine, "zalo:42") is None
@@ -290,7 +290,7 @@ async def test_case_event_history_records_actor_and_time(desk: Desk, tg: FakeTel
     case_id = open_case(desk.engine)
     card = await card_of(tg, case_id)
     await press(tg, 13, card, f"claim:{case_id}")
-    await press(tg, 13, card, f"resolve:{case_id}")
+    await close_case(tg, 13, card, case_id)
     with session_factory(desk.engine)() as s:
         events = list(s.execute(select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)).scalars())
         case = s.get(Case, case_id)
@@ -313,9 +313,19 @@ async def test_only_the_claimant_or_a_supervisor_closes_a_case_from_telegram(des
     answer = await press(tg, 12, card, f"resolve:{case_id}")  # another member
     assert "chỉ người nhận ca hoặc giám sát" in answer
     assert CaseStore(desk.engine).get(case_id).status == CLAIMED
-    answer = await press(tg, 13, card, f"resolve:{case_id}")  # the supervisor, by the Telegram id of her account
+    answer = await close_case(tg, 13, card, case_id)  # the supervisor, by the Telegram id of her account
     assert "đã xử lý" in answer and CaseStore(desk.engine).get(case_id).status == RESOLVED
     assert [e.actor for e in CaseStore(desk.engine).events(case_id) if e.kind == "resolved"] == ["Anh Tuấn <tg:13>"]
+
+
+async def close_case(tg: FakeTelegram, user_id: int, card, case_id: int, outcome: str = "advised") -> str:
+    """«Đã xử lý» on the card, then the outcome button of the question it brings; returns the last answer."""
+    answer = await press(tg, user_id, card, f"resolve:{case_id}")
+    if "Chọn kết quả" not in answer:
+        return answer
+    question = await eventually(lambda: [m for m in tg.sent(COUNSELORS)
+                                         if m.text.startswith(f"Ca #{case_id}: chọn kết quả")])
+    return await press(tg, user_id, question[-1], f"outcome:{case_id}:{outcome}")
 
 
 def flaky(real, failures: int):

@@ -8,7 +8,7 @@ Usage::
         assert tg.sent_texts(-100) == ["xin chào"]
 
 It answers getMe, sendMessage, editMessageText, editMessageReplyMarkup, answerCallbackQuery,
-getUpdates (long polling), setWebhook, deleteWebhook, getWebhookInfo and getChatMember; checks the
+getUpdates (long polling), setWebhook, deleteWebhook, getWebhookInfo, getChatMember and pinChatMessage; checks the
 token in the path; parses form-encoded (python-telegram-bot's format: JSON-encoded values),
 multipart or JSON bodies; records every request; and can be told to fail (HTTP 500, 429 with
 retry_after, or `{"ok": false}` with an error code) or stall, per method.
@@ -35,6 +35,7 @@ _STRING_FIELDS = frozenset({
 _METHODS = frozenset({
     "getMe", "sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery",
     "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "getChatMember", "logOut", "close",
+    "pinChatMessage",
 })
 MEMBER_STATUSES = ("creator", "administrator", "member", "restricted")
 _ADMIN_RIGHTS = ("can_delete_messages", "can_manage_video_chats", "can_restrict_members", "can_promote_members",
@@ -121,6 +122,7 @@ class FakeTelegram(LoopbackServer):
         self.messages: dict[tuple[str, int], FakeMessage] = {}
         self.members: dict[str, dict[int, str]] = {}
         self.webhook: dict[str, Any] = {}
+        self.pinned: dict[str, int] = {}  # chat id -> the pinned message's id
         self._rules: dict[str, list[_Rule]] = {}
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -509,6 +511,13 @@ class FakeTelegram(LoopbackServer):
     async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
         return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
                 "pending_update_count": len(self._updates)}
+
+    async def _m_pinChatMessage(self, params: dict[str, Any]) -> Any:
+        msg = self._target(params)
+        if isinstance(msg, web.Response):
+            return self._error(400, "Bad Request: message to pin not found")
+        self.pinned[str(params.get("chat_id"))] = msg.message_id
+        return True
 
     async def _m_logOut(self, params: dict[str, Any]) -> Any:
         return True

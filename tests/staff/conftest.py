@@ -45,6 +45,6 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def day() -> date:
-    """The date the content was last reviewed (every `checked` in content/ is this day)."""
-    return date(2026, 11, 22)
+    """The date the content was last reviewed (every `checked` in content/ is this day or earlier)."""
+    return date(2026, 12, 2)
 

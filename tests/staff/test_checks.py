@@ -179,9 +179,10 @@ def test_event_rows(base: Content, day: date, provinces: Provinces) -> None:
 
 def test_hotline_rows(base: Content, day: date, provinces: Provinces) -> None:
     content = copy.deepcopy(base)
-    content.hotlines["counseling"].append({**content.hotlines["counseling"][0], "number": "12345"})
+    default = next(h for h in content.hotlines["counseling"] if h.get("default"))
+    content.hotlines["counseling"].append({**default, "number": "12345"})
     found = codes(content, day, provinces)
-    assert ("bad_number", "counseling:2", "number") in found
+    assert ("bad_number", f"counseling:{len(content.hotlines['counseling'])}", "number") in found
     assert ("default_line", "counseling:", "default") in found
 
 

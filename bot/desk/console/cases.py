@@ -1,10 +1,8 @@
-"""The counselors' pages: the case list (live), the case page (transcript, history, notes), its actions.
+"""The counselors' case page (transcript, history, notes) and its actions; the queue is `console.queue`.
 
-Lists never hold the event loop: the database read and the rendering run in a worker thread, and a
-resident's text is cut to the preview length (plus a margin, so that a phone number or an e-mail address
-starting inside the preview is masked whole) before it is masked. The case page shows each message the
-desk sent a resident with its real delivery state, read from its outbox rows: the push to the resident's
-channel and the write to their Rasa conversation, each pending, retrying, sent or failed.
+The case page shows each message the desk sent a resident with its real delivery state, read from its
+outbox rows: the push to the resident's channel and the write to their Rasa conversation, each pending,
+retrying, sent or failed.
 """
 
 from __future__ import annotations
@@ -12,29 +10,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.cases.models import CLAIMED, OPEN, RESOLVED, STATUSES, URGENCIES, Case, CaseEvent
+from bot.cases.models import CLAIMED, OPEN, RESOLVED, Case, CaseEvent
+from bot.cases.outcomes import OUTCOMES
 from bot.db.engine import session_factory
-from bot.desk import cards, keys
+from bot.desk import keys
 from bot.desk.accounts import CurrentUser
 from bot.desk.auth import current_user, require_role
 from bot.desk.commands import CONSOLE, Actor
+from bot.desk.console.case_tools import tools_context
 from bot.desk.console.pages import redirect, render
 from bot.desk.inputs import path_id, read_form
 from bot.outbox.models import DEAD, PENDING, SENT, SKIPPED, OutboxItem
-from bot.senders import CHANNELS
 from bot.timeutil import aware, vn_time
 
-LIST_LIMIT = 300
-PREVIEW = 120
-PREVIEW_MARGIN = 80  # longer than any phone number the masking recognises
+CHOOSE_OUTCOME = "Hãy chọn kết quả xử lý (và ghi chú nếu cần) trước khi đóng ca."
 QUEUED = ("Tin nhắn đã vào hàng gửi tới người dân. Trạng thái gửi hiện ngay dưới tin nhắn trong «Lịch sử ca».")
 # The history entries whose messages to the resident are followed, by the key prefix of their outbox rows.
 SENT_BY = {"counselor_reply": "reply", "claimed": "claimed", "resolved": "resolved"}
@@ -43,20 +39,6 @@ PUSH_LABELS = {"waiting": "Đang chờ gửi", "retry": "Gửi lại sau…", SE
 TRANSCRIPT_LABELS = {"waiting": "Đang chờ ghi vào cuộc trò chuyện", "retry": "Ghi vào cuộc trò chuyện lại sau…",
                      SENT: "Đã ghi vào cuộc trò chuyện", DEAD: "Không ghi được vào cuộc trò chuyện",
                      SKIPPED: "Không ghi vào cuộc trò chuyện (chưa kết nối Rasa)"}
-
-
-@dataclass(frozen=True)
-class CaseRow:
-    """One line of the case list: the case's facts and a short, masked preview of its message."""
-
-    id: int
-    urgency: str
-    status: str
-    claimed_by: str | None
-    channel: str
-    created_at: datetime
-    province: str | None
-    preview: str
 
 
 @dataclass(frozen=True)
@@ -72,50 +54,6 @@ def actor_for(user: CurrentUser) -> Actor:
     """The case-history identity of a console user (linked to their Telegram id, if any)."""
     aliases = frozenset({f"tg:{user.telegram_user_id}"}) if user.telegram_user_id else frozenset()
     return Actor(user.actor_key, user.display_name, aliases)
-
-
-def _filters(request: web.Request) -> dict[str, str]:
-    q = request.query
-    return {"status": q.get("status", "") if q.get("status", "") in STATUSES else "",
-            "urgency": q.get("urgency", "") if q.get("urgency", "") in URGENCIES else "",
-            "channel": q.get("channel", "") if q.get("channel", "") in CHANNELS else ""}
-
-
-def list_rows(engine: Engine, status: str | None, urgency: str | None, channel: str | None,
-              limit: int = LIST_LIMIT) -> list[CaseRow]:
-    """Cases newest first, each with a preview cut before masking (never the whole message)."""
-    head = func.substr(Case.message, 1, PREVIEW + PREVIEW_MARGIN).label("head")
-    q = select(Case.id, Case.urgency, Case.status, Case.claimed_by, Case.channel, Case.created_at, Case.province,
-               head)
-    for column, value in ((Case.status, status), (Case.urgency, urgency), (Case.channel, channel)):
-        if value:
-            q = q.where(column == value)
-    with session_factory(engine)() as s:
-        rows = s.execute(q.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit)).all()
-    return [CaseRow(r.id, r.urgency, r.status, r.claimed_by, r.channel, r.created_at, r.province,
-                    cards.excerpt((r.head or "")[:PREVIEW + PREVIEW_MARGIN], PREVIEW)) for r in rows]
-
-
-async def _render_list(request: web.Request, template: str, **context: Any) -> web.Response:
-    f = _filters(request)
-    engine = request.app[keys.STORE].engine
-
-    def run() -> web.Response:
-        rows = list_rows(engine, f["status"] or None, f["urgency"] or None, f["channel"] or None)
-        return render(request, template, cases=rows, filters=f, **context)
-    return await asyncio.to_thread(run)
-
-
-@require_role("counselor")
-async def cases_page(request: web.Request) -> web.Response:
-    """GET /cases: the list with filters; it refreshes itself every few seconds."""
-    return await _render_list(request, "cases.html", statuses=STATUSES, urgencies=URGENCIES, channels=CHANNELS)
-
-
-@require_role("counselor")
-async def cases_rows(request: web.Request) -> web.Response:
-    """GET /cases/rows: the table body only (fetched by the page)."""
-    return await _render_list(request, "_case_rows.html")
 
 
 def _case_id(request: web.Request) -> int:
@@ -170,10 +108,11 @@ async def _case_context(request: web.Request) -> dict[str, Any]:
     transcript = await asyncio.to_thread(request.app[keys.TRANSCRIPTS].read, case.sender_id)
     user = current_user(request)
     assert user is not None
+    tools = await asyncio.to_thread(tools_context, request, case)
     return {"case": case, "events": events, "deliveries": deliveries, "transcript": transcript,
             "mine": actor_for(user).owns(case.claimed_by), "OPEN": OPEN, "CLAIMED": CLAIMED, "RESOLVED": RESOLVED,
             "stale": any(e.kind == "flagged_stale" for e in events),
-            "reescalations": sum(1 for e in events if e.kind == "reescalated")}
+            "reescalations": sum(1 for e in events if e.kind == "reescalated"), **tools}
 
 
 @require_role("counselor")
@@ -198,11 +137,18 @@ def _action(name: str) -> Callable[[web.Request], Any]:
         assert user is not None
         commands = request.app[keys.COMMANDS]
         actor = actor_for(user)
-        text = str((await read_form(request)).get("text") or "")
+        form = await read_form(request)
+        text = str(form.get("text") or "")
         if name == "claim":
             outcome = await asyncio.to_thread(commands.claim, case_id, actor, CONSOLE)
         elif name == "resolve":
-            outcome = await asyncio.to_thread(commands.resolve, case_id, actor, CONSOLE, text)
+            chosen = str(form.get("outcome") or "")
+            if chosen not in OUTCOMES:
+                # Who may not close the case learns that first; who may is asked for the outcome.
+                refused = await asyncio.to_thread(commands.resolve_refusal, case_id, actor, text)
+                raise redirect(f"/cases/{case_id}#ket-qua", refused or CHOOSE_OUTCOME)
+            outcome = await asyncio.to_thread(commands.resolve, case_id, actor, CONSOLE, text, outcome=chosen,
+                                              note=str(form.get("note") or ""))
         elif name == "reply":
             outcome = await asyncio.to_thread(commands.reply, case_id, actor, text, CONSOLE)
         else:
@@ -216,8 +162,6 @@ def _action(name: str) -> Callable[[web.Request], Any]:
 
 def setup_cases(app: web.Application) -> None:
     """Mount the case pages and their actions."""
-    app.router.add_get("/cases", cases_page)
-    app.router.add_get("/cases/rows", cases_rows)
     app.router.add_get("/cases/{case_id:\\d+}", case_page)
     app.router.add_get("/cases/{case_id:\\d+}/live", case_live)
     for name in ("claim", "resolve", "reply", "note"):

@@ -27,7 +27,8 @@ EVENT_LABELS = {
     "created": "Tạo ca", "notified": "Đã báo qua Telegram", "claimed": "Nhận ca", "resolved": "Đã xử lý",
     "reescalated": "Nhắc lại, báo giám sát", "flagged_stale": "Gắn cờ: nhận lâu chưa xong", "note": "Ghi chú",
     "counselor_reply": "Tư vấn viên nhắn", "resident_message": "Người dân nhắn", "urgency_raised": "Tăng mức khẩn",
-    "delivery_failed": "Gửi không thành công", "reopened": "Mở lại ca",
+    "delivery_failed": "Gửi không thành công", "reopened": "Mở lại ca", "assessed": "Đánh giá ban đầu",
+    "handed_over": "Bàn giao ca", "returned_to_queue": "Trả lại hàng chờ (bàn giao)",
 }
 WRONG_LOGIN = "Sai tên đăng nhập hoặc mật khẩu."
 WHO_LABELS = {"resident": "Người dân", "bot": "Trợ lý tự động", "counselor": "Tư vấn viên", "desk": "Hệ thống"}

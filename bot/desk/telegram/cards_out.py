@@ -2,7 +2,8 @@
 
 Cards are rendered from the case row when they are sent, so a retried card shows the current state.
 Errors are those of `bot.clients.telegram.call` with `refusals_final=False`: a refusal by Telegram is a
-configuration problem someone will fix, so the row is retried and /health says notifications fail.
+configuration problem someone will fix, so the row is retried and /health says notifications fail. A direct
+message to one person on duty (`direct` in the payload) is a courtesy beside the group's: refused, it is given up.
 """
 
 from __future__ import annotations
@@ -67,9 +68,9 @@ class CardSender:
         return {"tg_card": self.send_card, "tg_supervisor_card": self.send_supervisor_card,
                 "tg_refresh": self.refresh_cards, "tg_notice": self.send_notice, "tg_forward": self.send_forward}
 
-    async def _call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+    async def _call(self, method: Callable[..., Awaitable[Any]], final: bool = False, **kwargs: Any) -> Any:
         await call(self.bot.initialize, refusals_final=False)  # getMe once; a no-op afterwards
-        return await call(method, refusals_final=False, **kwargs)
+        return await call(method, refusals_final=final, **kwargs)
 
     def _load(self, case_id: int | None) -> tuple[Case, cards.CardExtras]:
         with self.Session() as s:
@@ -138,7 +139,8 @@ class CardSender:
 
     async def _send_text(self, item: Delivery, chat_id: str, text: str, reply_to: int | None) -> Commit:
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
-        msg = await self._call(self.bot.send_message, chat_id=chat_id, text=text, parse_mode=ParseMode.HTML,
+        msg = await self._call(self.bot.send_message, bool(item.payload.get("direct")), chat_id=chat_id, text=text,
+                               parse_mode=ParseMode.HTML,
                                reply_parameters=reply, disable_web_page_preview=True)
         case_id = item.case_id
 

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from telegram import Bot, ReplyParameters
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 from telegram.error import TelegramError
 
+from bot.cases.outcomes import OUTCOMES, outcome_label
 from bot.db.engine import session_factory
 from bot.desk.commands import Actor, AlreadyHandled, CaseCommands
 from bot.desk.models import Account, SeenUpdate, TelegramMessage
@@ -38,6 +39,8 @@ MEMBER_TTL = 10.0  # seconds a membership answer is trusted
 HANDLE_ATTEMPTS = 3
 POLL_ROUNDS = 5  # rounds of getUpdates an update that keeps failing is asked for again
 _DATA_RE = re.compile(r"^(claim|resolve):(\d{1,12})$")
+# The answer to «Đã xử lý»: one button per outcome; pressing one closes the case with that outcome.
+_OUTCOME_RE = re.compile(r"^outcome:(\d{1,12}):([a-z_]{1,30})$")
 # "/dong <case> <reason>": close a case with a reason (what an unclaimed danger-now case needs).
 _CLOSE_RE = re.compile(r"^/dong(?:@\w+)?(?:\s+#?(\d{1,12}))?(?:\s+(.*))?$", re.S | re.I)
 CLOSE_USAGE = "Cú pháp: /dong <số ca> <lý do>, ví dụ: /dong 123 Trùng với ca 120, đã gọi lại."
@@ -177,6 +180,10 @@ class TelegramUpdates:
             log.info("refused a button press from outside the counselors' group")
             await self._answer(query["id"], "Chỉ thành viên nhóm tư vấn mới thao tác được trên ca này.", alert=True)
             return
+        chosen = _OUTCOME_RE.match(query.get("data") or "")
+        if chosen:
+            await self._on_outcome(query, user, int(chosen.group(1)), chosen.group(2), update_id)
+            return
         match = _DATA_RE.match(query.get("data") or "")
         if not match:
             await self._answer(query["id"], "Nút này không còn dùng được.")
@@ -185,9 +192,48 @@ class TelegramUpdates:
         actor = await asyncio.to_thread(self._actor, user)
         if action == "claim":
             outcome = await asyncio.to_thread(self.commands.claim, case_id, actor, "Telegram", update_id=update_id)
-        else:
-            outcome = await asyncio.to_thread(self.commands.resolve, case_id, actor, "Telegram", update_id=update_id)
+            await self._answer(query["id"], outcome.message, alert=not outcome.ok)
+            return
+        refused = await asyncio.to_thread(self.commands.resolve_refusal, case_id, actor)
+        if refused:
+            await self._answer(query["id"], refused, alert=True)
+            return
+        await self._ask_outcome(query, chat, case_id)
+
+    async def _ask_outcome(self, query: dict[str, Any], chat: str, case_id: int) -> None:
+        """Answer «Đã xử lý» with the outcome buttons, as a reply to the card (nothing changes yet)."""
+        rows = [[InlineKeyboardButton(label, callback_data=f"outcome:{case_id}:{code}")]
+                for code, label in OUTCOMES.items()]
+        card = (query.get("message") or {}).get("message_id")
+        try:
+            await self.bot.initialize()
+            await self.bot.send_message(
+                chat_id=chat, text=f"Ca #{case_id}: chọn kết quả xử lý để đóng ca.",
+                reply_markup=InlineKeyboardMarkup(rows),
+                reply_parameters=ReplyParameters(message_id=int(card), allow_sending_without_reply=True)
+                if card else None)
+        except TelegramError:
+            log.warning("could not offer the outcomes in the group")
+            await self._answer(query["id"], "Không gửi được danh sách kết quả; hãy đóng ca trên bảng điều khiển.",
+                               alert=True)
+            return
+        await self._answer(query["id"], f"Chọn kết quả xử lý cho ca #{case_id} trong tin nhắn bên dưới.")
+
+    async def _on_outcome(self, query: dict[str, Any], user: dict[str, Any], case_id: int, code: str,
+                          update_id: int | None) -> None:
+        """An outcome button: close the case with it, then take the buttons off the question."""
+        actor = await asyncio.to_thread(self._actor, user)
+        outcome = await asyncio.to_thread(self.commands.resolve, case_id, actor, "Telegram", update_id=update_id,
+                                          outcome=code)
         await self._answer(query["id"], outcome.message, alert=not outcome.ok)
+        msg = query.get("message") or {}
+        if outcome.ok and msg.get("message_id"):
+            try:
+                await self.bot.edit_message_text(
+                    chat_id=str((msg.get("chat") or {}).get("id")), message_id=int(msg["message_id"]),
+                    text=f"✅ Ca #{case_id} đã đóng. Kết quả: {outcome_label(code)}.")
+            except TelegramError:
+                log.warning("could not update the outcome question")
 
     def _case_of_message(self, chat: str, message_id: int) -> int | None:
         with self.Session() as s:

@@ -26,13 +26,14 @@ from bot.staff.sheets.schema import (
     GROUP_LABELS,
     GUIDE_LINES,
     HOTLINES,
+    SCOPE_LABELS,
     SHEET_TITLES,
 )
 from bot.staff.store import HOTLINE_GROUPS, Content
 
 _WIDTHS = {"topic": 28, "title": 40, "answer": 80, "source": 40, "checked": 14, "example": 55, "province": 18,
            "district": 22, "date": 14, "time": 10, "place": 36, "group": 12, "number": 16, "organisation": 45,
-           "hours": 22, "default": 11}
+           "hours": 22, "default": 11, "scope": 12}
 _WRAPPED = ("answer", "title", "example", "source", "place", "organisation")
 
 
@@ -55,7 +56,8 @@ def _hotline_rows(content: Content) -> list[list[Any]]:
     rows = []
     for group in HOTLINE_GROUPS:
         for h in content.hotlines.get(group) or []:
-            values = {**h, "group": GROUP_LABELS[group], "default": "có" if h.get("default") else None}
+            values = {**h, "group": GROUP_LABELS[group], "default": "có" if h.get("default") else None,
+                      "scope": SCOPE_LABELS.get(h.get("scope"), h.get("scope"))}
             rows.append([values.get(k) for k, _ in COLUMNS[HOTLINES]])
     return rows
 
@@ -94,7 +96,7 @@ def export_xlsx(content: Content, path: Path) -> None:
                     cell.alignment = Alignment(vertical="top")
         ws.freeze_panes = "A2"
         if sheet == HOTLINES:
-            for key, formula in (("group", '"khẩn cấp,tư vấn"'), ("default", '"có"')):
+            for key, formula in (("group", '"khẩn cấp,tư vấn"'), ("default", '"có"'), ("scope", '"toàn quốc,tỉnh"')):
                 letter = get_column_letter([k for k, _ in cols].index(key) + 1)
                 dv = DataValidation(type="list", formula1=formula, allow_blank=True)
                 ws.add_data_validation(dv)

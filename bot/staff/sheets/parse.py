@@ -25,6 +25,8 @@ from bot.staff.store import HOTLINE_GROUPS, TOPIC_ORDER
 from bot.text import fold
 
 _GROUP_WORDS = {"khan cap": "emergency", "emergency": "emergency", "tu van": "counseling", "counseling": "counseling"}
+_SCOPE_WORDS = {"toan quoc": "national", "quoc gia": "national", "national": "national", "tinh": "province",
+                "tinh thanh": "province", "tinh/thanh": "province", "province": "province"}
 _YES = {"co", "x", "yes", "true", "1", "mac dinh"}
 _NO = {"", "khong", "no", "false", "0"}
 
@@ -142,11 +144,15 @@ def parse_hotlines(raw: RawSheet, out: list[SheetError]) -> tuple[dict[str, list
                     "(Text) rồi gõ lại 0" + phone)
         elif phone and not phone.isdigit():
             p.error(number, "number", f"“{cell_text(values.get('number'))}” chỉ được gồm chữ số")
+        scope_text = cell_text(values.get("scope"))
+        scope = _SCOPE_WORDS.get(fold(scope_text)) if scope_text else None
+        if scope_text and scope is None:
+            p.error(number, "scope", f"“{scope_text}” không hợp lệ: ghi “toàn quốc” hoặc “tỉnh”, hoặc để trống")
         default_word = fold(cell_text(values.get("default")))
         if default_word not in _YES | _NO:
             p.error(number, "default", "ghi “có” cho số tư vấn mặc định, hoặc để trống")
         line: dict[str, Any] = {"number": phone or None, "organisation": p.text(values, "organisation"),
-                                "province": p.text(values, "province"), "hours": p.text(values, "hours"),
+                                "scope": scope, "province": p.text(values, "province"), "hours": p.text(values, "hours"),
                                 "source": p.text(values, "source"),
                                 "checked": p.date(number, values, "checked", True),
                                 "default": True if default_word in _YES else None}

@@ -20,11 +20,12 @@ COLUMNS: dict[str, list[tuple[str, str]]] = {
              ("date", "Ngày diễn ra"), ("time", "Giờ"), ("place", "Địa điểm"), ("source", "Nguồn"),
              ("checked", "Ngày rà soát")],
     HOTLINES: [("group", "Loại"), ("number", "Số điện thoại"), ("organisation", "Cơ quan/tổ chức"),
-               ("province", "Tỉnh/thành"), ("hours", "Giờ tiếp nhận"), ("default", "Mặc định"),
+               ("scope", "Phạm vi"), ("province", "Tỉnh/thành"), ("hours", "Giờ tiếp nhận"), ("default", "Mặc định"),
                ("source", "Nguồn"), ("checked", "Ngày rà soát")],
 }
 REQUIRED_COLUMNS = {FAQ: {"topic", "example"}, EVENTS: {"title", "date"}, HOTLINES: {"group", "number"}}
 GROUP_LABELS = {"emergency": "khẩn cấp", "counseling": "tư vấn"}
+SCOPE_LABELS = {"national": "toàn quốc", "province": "tỉnh"}
 DATE_FIELDS = {"checked", "date"}
 FIELD_LABELS = {sheet: dict(cols) for sheet, cols in COLUMNS.items()}
 GUIDE_LINES = [
@@ -35,6 +36,8 @@ GUIDE_LINES = [
     "• Thêm câu hỏi: chèn một dòng, ghi mã chủ đề (cột A) và câu hỏi (cột F).",
     "• Trang Sự kiện: mỗi dòng một sự kiện. Ngày ghi dạng 22/11/2026 hoặc 2026-11-22.",
     "• Trang Đường dây nóng: Loại là “khẩn cấp” hoặc “tư vấn”; đúng một số tư vấn có Mặc định = “có”.",
+    ("• Số tư vấn: Phạm vi “toàn quốc” (để trống Tỉnh/thành; trợ lý đưa cho mọi người) hoặc “tỉnh” (ghi Tỉnh/thành; "
+     "chỉ đưa cho người dân tỉnh đó). Số mặc định phải là số toàn quốc."),
     "• Số điện thoại chỉ gồm chữ số, giữ số 0 ở đầu (ô đã định dạng Văn bản).",
     "• Sau khi sửa: lưu tệp .xlsx rồi chạy: .venv/bin/python -m bot content import <tệp>.",
     "• Không đổi tên các trang và các cột. Trang này không được nhập lại.",
