@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 SPOOL_INTERVAL = 5.0
 DELETIONS_INTERVAL = 2.0
 HOUSEKEEPING_INTERVAL = 3600.0
+SHUTDOWN_SECONDS = 30.0
 RETENTION_INTERVAL = 3600.0
 
 
@@ -96,9 +97,25 @@ async def background(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
         updates = app.get(keys.TELEGRAM)
         if updates is not None:
-            await updates.shutdown()
+            try:
+                await asyncio.wait_for(updates.shutdown(), SHUTDOWN_SECONDS)
+            except asyncio.TimeoutError:
+                log.error("the Telegram client did not close within %s s; shutting down anyway", SHUTDOWN_SECONDS)
+
+
+async def stop_tasks(tasks: list[asyncio.Task[Any]], seconds: float = SHUTDOWN_SECONDS) -> None:
+    """Cancel the loops and wait for them, cancelling again any that swallowed a cancellation; never hang."""
+    pending = {task for task in tasks if not task.done()}
+    deadline = asyncio.get_running_loop().time() + seconds
+    while pending:
+        for task in pending:
+            task.cancel()
+        left = deadline - asyncio.get_running_loop().time()
+        if left <= 0:
+            log.error("%d background loop(s) did not stop within %s s: %s", len(pending), seconds,
+                      ", ".join(sorted(task.get_name() for task in pending)))
+            return
+        _, pending = await asyncio.wait(pending, timeout=min(1.0, left))
