@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("apps", ("actions", "bot.channels", "bot.desk", "bot.staff", "bot.__main__", "scripts")),
     ("wiring", ("bot.runtime", "bot.db.schema")),
     ("domain", ("bot.cases", "bot.outbox", "bot.review_queue", "bot.privacy", "bot.replies", "bot.sending",
-                "bot.erasure", "bot.retention", "bot.replies_en")),
+                "bot.erasure", "bot.retention", "bot.replies_en", "bot.outreach", "bot.reporting")),
     ("base", ("bot.db.base", "bot.db.engine", "bot.content", "bot.text", "bot.triage", "bot.timeutil",
               "bot.senders", "bot.masking", "bot.config", "bot.clients", "bot.nlu", "bot.logsafety", "bot.language",
               "bot.outbox.errors")),  # the delivery vocabulary imports nothing; the clients speak it

@@ -16,6 +16,7 @@ import bot.cases.shifts
 import bot.channels.models
 import bot.desk.models
 import bot.outbox.models
+import bot.outreach.models
 import bot.privacy
 import bot.review_queue
 import bot.sending.models  # noqa: F401

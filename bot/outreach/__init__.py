@@ -1,0 +1,1 @@
+"""Outreach: residents who opt in hear from the bot first (subscriptions, broadcasts, reminders, polls)."""
