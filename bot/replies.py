@@ -1,16 +1,21 @@
 """Vietnamese replies composed from content (numbers always come from the hotline directory).
 
+The replies that carry numbers (`hotline_block`, `urgent_reply`) are composed once, from a `Phrases` table: `VI`
+here, the English one in bot.replies_en, so every language gives the same numbers in the same shape.
+
 Also the one structured mark a reply carries: `case_marker` tells the channels that the assistant
 opened (or joined) a case for the message, so they never look for a phone number in the text.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from bot.cases.shifts import Availability, when_phrase
+from bot.content.hotlines import Hotline
 from bot.content.library import Library
 from bot.content.provinces import ProvinceMatch
 from bot.triage import DANGER_NOW, TriageResult
@@ -39,21 +44,52 @@ TYPICAL_ACTIVITIES = (
 )
 
 
-def hotline_block(library: Library, province: ProvinceMatch | None) -> str:
+@dataclass(frozen=True)
+class Phrases:
+    """One language's wording of the replies that carry numbers; the composers below are shared by every language."""
+
+    hours: Callable[[Hotline], str]              # a line's hours as shown, "" when the directory does not know them
+    emergency: Callable[[Hotline], str]          # one emergency number's line
+    label: Callable[[ProvinceMatch], str]        # the province as the resident named it
+    own_line: str                                # {where} {hours} {number} {organisation}
+    part_of: str                                 # {province} {current}
+    national_line: str                           # {hours} {number} {organisation}
+    no_own_line: str                             # {label}
+    danger_opening: str
+    support_opening: str
+    numbers_title: str
+    case_ref: str                                # {id}
+    passed: str                                  # {ref}
+    passed_on_duty: str | None                   # {ref}; None: the plain `passed`
+    passed_later: str | None                     # {ref} {when}; None: the plain `passed`
+    not_passed: str
+
+
+def _hours_vi(line: Hotline) -> str:
+    return line.hours if line.known_hours() else ""
+
+
+def hotline_block(library: Library, province: ProvinceMatch | None, phrases: Phrases | None = None) -> str:
     """Emergency numbers, the province's own counseling line if it has one, and the national lines, each named."""
-    lines = [library.hotlines.emergency_lines()]
+    words = phrases or VI
+    lines = [words.emergency(h) for h in library.hotlines.emergency]
     choice = library.hotlines.counseling_for(province, library.provinces)
     for line in choice.own:
-        where = line.province if choice.named_own or province is None else f"{line.province} (nay thuộc {province.current})"
-        hours = f" ({line.hours})" if line.known_hours() else ""
-        lines.append(f"• Tư vấn tại {where}{hours}: {line.number} – {line.organisation}")
+        where = line.province if choice.named_own or province is None else \
+            words.part_of.format(province=line.province, current=province.current)
+        lines.append(words.own_line.format(where=where, hours=_shown_hours(words, line), number=line.number,
+                                           organisation=line.organisation))
     for line in choice.national:
-        hours = f" ({line.hours})" if line.known_hours() else ""
-        lines.append(f"• Tư vấn toàn quốc{hours}: {line.number} – {line.organisation}")
+        lines.append(words.national_line.format(hours=_shown_hours(words, line), number=line.number,
+                                                organisation=line.organisation))
     if province is not None and not choice.own and choice.national:
-        lines.append(f"Mình chưa có số tư vấn riêng cho {province.label()}: các số tư vấn toàn quốc ở trên nhận "
-                     "cuộc gọi từ mọi tỉnh, thành.")
+        lines.append(words.no_own_line.format(label=words.label(province)))
     return "\n".join(lines)
+
+
+def _shown_hours(words: Phrases, line: Hotline) -> str:
+    hours = words.hours(line)
+    return f" ({hours})" if hours else ""
 
 
 def when_counselor_reads(availability: Availability) -> str:
@@ -66,33 +102,50 @@ def when_counselor_reads(availability: Availability) -> str:
 
 
 def urgent_reply(result: TriageResult, library: Library, province: ProvinceMatch | None,
-                 case_id: int | None, recorded: bool, availability: Availability | None = None) -> str:
+                 case_id: int | None, recorded: bool, availability: Availability | None = None,
+                 phrases: Phrases | None = None) -> str:
     """The same-turn reply to someone in danger or needing support: care, numbers, what happens next.
 
     With `availability` it says honestly who reads the message when; without it (database down), the plain wording.
     """
-    if result.urgency == DANGER_NOW:
-        opening = ("Mình rất lo cho sự an toàn của bạn. Nếu bạn hoặc người đó đang gặp nguy hiểm, "
-                   "hãy gọi ngay 113 hoặc nhờ người xung quanh gọi giúp, và tìm đến nơi an toàn nếu có thể.")
-    else:
-        opening = ("Cảm ơn bạn đã tin tưởng chia sẻ. Điều bạn đang trải qua không phải lỗi của bạn, "
-                   "và bạn không phải đối mặt một mình.")
-    numbers = "Các số có thể gọi ngay:\n" + hotline_block(library, province)
+    words = phrases or VI
+    opening = words.danger_opening if result.urgency == DANGER_NOW else words.support_opening
+    numbers = words.numbers_title + "\n" + hotline_block(library, province, words)
     if recorded:
-        ref = f" (mã ca #{case_id})" if case_id else ""
-        after = (f"Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. Tư vấn viên sẽ nhắn cho bạn ngay trong "
-                 "cuộc trò chuyện này sớm nhất có thể. Nếu nguy hiểm, đừng chờ: hãy gọi 113.")
-        if availability is not None and availability.open_now:
-            after = (f"Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. Tư vấn viên đang trực sẽ nhắn cho bạn "
-                     "ngay trong cuộc trò chuyện này sớm nhất có thể. Nếu nguy hiểm, đừng chờ: hãy gọi 113.")
-        elif availability is not None:
-            after = (f"Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. {when_counselor_reads(availability)} "
-                     "Trong lúc chờ, các số có ghi 24/7 ở trên luôn có người nghe máy; nếu nguy hiểm, đừng chờ: "
-                     "hãy gọi 113.")
+        ref = words.case_ref.format(id=case_id) if case_id else ""
+        after = words.passed.format(ref=ref)
+        if availability is not None and availability.open_now and words.passed_on_duty:
+            after = words.passed_on_duty.format(ref=ref)
+        elif availability is not None and not availability.open_now and words.passed_later:
+            after = words.passed_later.format(ref=ref, when=when_counselor_reads(availability))
     else:
-        after = ("Hiện mình chưa chuyển được tin nhắn đến tư vấn viên do sự cố kỹ thuật, "
-                 "vì vậy bạn hãy gọi trực tiếp các số ở trên.")
+        after = words.not_passed
     return f"{opening}\n\n{numbers}\n\n{after}"
+
+
+VI = Phrases(
+    hours=_hours_vi, emergency=Hotline.line, label=ProvinceMatch.label,
+    own_line="• Tư vấn tại {where}{hours}: {number} – {organisation}",
+    part_of="{province} (nay thuộc {current})",
+    national_line="• Tư vấn toàn quốc{hours}: {number} – {organisation}",
+    no_own_line="Mình chưa có số tư vấn riêng cho {label}: các số tư vấn toàn quốc ở trên nhận cuộc gọi từ mọi tỉnh, "
+                "thành.",
+    danger_opening=("Mình rất lo cho sự an toàn của bạn. Nếu bạn hoặc người đó đang gặp nguy hiểm, "
+                    "hãy gọi ngay 113 hoặc nhờ người xung quanh gọi giúp, và tìm đến nơi an toàn nếu có thể."),
+    support_opening=("Cảm ơn bạn đã tin tưởng chia sẻ. Điều bạn đang trải qua không phải lỗi của bạn, "
+                     "và bạn không phải đối mặt một mình."),
+    numbers_title="Các số có thể gọi ngay:",
+    case_ref=" (mã ca #{id})",
+    passed=("Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. Tư vấn viên sẽ nhắn cho bạn ngay trong "
+            "cuộc trò chuyện này sớm nhất có thể. Nếu nguy hiểm, đừng chờ: hãy gọi 113."),
+    passed_on_duty=("Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. Tư vấn viên đang trực sẽ nhắn cho bạn "
+                    "ngay trong cuộc trò chuyện này sớm nhất có thể. Nếu nguy hiểm, đừng chờ: hãy gọi 113."),
+    passed_later=("Mình đã chuyển tin nhắn của bạn đến tư vấn viên{ref}. {when} "
+                  "Trong lúc chờ, các số có ghi 24/7 ở trên luôn có người nghe máy; nếu nguy hiểm, đừng chờ: "
+                  "hãy gọi 113."),
+    not_passed=("Hiện mình chưa chuyển được tin nhắn đến tư vấn viên do sự cố kỹ thuật, "
+                "vì vậy bạn hãy gọi trực tiếp các số ở trên."),
+)
 
 
 def counselor_request_reply(library: Library, province: ProvinceMatch | None, case_id: int | None,

@@ -2,8 +2,8 @@
 
 Guarantees: every reply carries the emergency numbers and the counseling lines chosen by the hotline directory
 exactly as the Vietnamese replies do (a province's own line only to that province, national lines to everyone),
-says that a counselor can be reached in this chat (and may answer in Vietnamese) and how to ask; `urgent_reply_en`
-mirrors `bot.replies.urgent_reply` (recorded or not, the case number).
+says that a counselor can be reached in this chat (and may answer in Vietnamese) and how to ask; the replies that
+carry numbers are bot.replies' own composers with the English `Phrases` table `EN`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 from bot.content.hotlines import Hotline
 from bot.content.library import Library
 from bot.content.provinces import ProvinceMatch
-from bot.triage import DANGER_NOW, TriageResult
+from bot.replies import Phrases, hotline_block, urgent_reply
+from bot.triage import TriageResult
 
 # How the emergency numbers of the directory are named in English; other numbers keep their Vietnamese name.
 EMERGENCY_NAMES_EN = {"113": "Police", "115": "Ambulance", "111": "National child protection hotline, free"}
@@ -32,44 +33,41 @@ def _label_en(province: ProvinceMatch) -> str:
     return f"{province.named} (now part of {province.current})"
 
 
+def _emergency_en(line: Hotline) -> str:
+    hours = _hours_en(line)
+    return f"• {line.number} – {EMERGENCY_NAMES_EN.get(line.number, line.organisation)}" + (f" ({hours})" if hours else "")
+
+
+EN = Phrases(
+    hours=_hours_en, emergency=_emergency_en, label=_label_en,
+    own_line="• Counseling line in {where}{hours}: {number} – {organisation}",
+    part_of="{province} (now part of {current})",
+    national_line="• National counseling line{hours}: {number} – {organisation}",
+    no_own_line="{label} has no counseling line of its own in our directory: the national lines above take calls "
+                "from every province.",
+    danger_opening=("I am very worried about your safety. If you or someone else is in danger right now, call 113 "
+                    "(police) now or ask someone nearby to call for you, and go somewhere safe if you can."),
+    support_opening=("Thank you for telling me. What is happening to you is not your fault, and you do not have to "
+                     "face it alone."),
+    numbers_title="Numbers you can call now:",
+    case_ref=" (case #{id})",
+    passed=("I have passed your message to a counselor{ref}. A counselor will write to you here in this chat "
+            "as soon as possible; they may answer in Vietnamese. If you are in danger, do not wait: call 113."),
+    passed_on_duty=None, passed_later=None,
+    not_passed=("Right now I could not pass your message to a counselor because of a technical problem, so please "
+                'call the numbers above directly. You can also write "counselor" here later to try again.'),
+)
+
+
 def hotline_block_en(library: Library, province: ProvinceMatch | None) -> str:
     """Emergency numbers, the province's own counseling line if any, and the national lines, in English."""
-    lines = []
-    for h in library.hotlines.emergency:
-        hours = _hours_en(h)
-        lines.append(f"• {h.number} – {EMERGENCY_NAMES_EN.get(h.number, h.organisation)}" + (f" ({hours})" if hours else ""))
-    choice = library.hotlines.counseling_for(province, library.provinces)
-    for h in choice.own:
-        where = h.province if choice.named_own or province is None else f"{h.province} (now part of {province.current})"
-        hours = _hours_en(h)
-        lines.append(f"• Counseling line in {where}" + (f" ({hours})" if hours else "") + f": {h.number} – {h.organisation}")
-    for h in choice.national:
-        hours = _hours_en(h)
-        lines.append("• National counseling line" + (f" ({hours})" if hours else "") + f": {h.number} – {h.organisation}")
-    if province is not None and not choice.own and choice.national:
-        lines.append(f"{_label_en(province)} has no counseling line of its own in our directory: the national lines "
-                     "above take calls from every province.")
-    return "\n".join(lines)
+    return hotline_block(library, province, EN)
 
 
 def urgent_reply_en(result: TriageResult, library: Library, province: ProvinceMatch | None,
                     case_id: int | None, recorded: bool) -> str:
     """The same-turn English reply to someone in danger or needing support: care, numbers, what happens next."""
-    if result.urgency == DANGER_NOW:
-        opening = ("I am very worried about your safety. If you or someone else is in danger right now, call 113 "
-                   "(police) now or ask someone nearby to call for you, and go somewhere safe if you can.")
-    else:
-        opening = ("Thank you for telling me. What is happening to you is not your fault, and you do not have to "
-                   "face it alone.")
-    numbers = "Numbers you can call now:\n" + hotline_block_en(library, province)
-    if recorded:
-        ref = f" (case #{case_id})" if case_id else ""
-        after = (f"I have passed your message to a counselor{ref}. A counselor will write to you here in this chat "
-                 "as soon as possible; they may answer in Vietnamese. If you are in danger, do not wait: call 113.")
-    else:
-        after = ("Right now I could not pass your message to a counselor because of a technical problem, so please "
-                 'call the numbers above directly. You can also write "counselor" here later to try again.')
-    return f"{opening}\n\n{numbers}\n\n{after}"
+    return urgent_reply(result, library, province, case_id, recorded, phrases=EN)
 
 
 def safety_check_en(library: Library, province: ProvinceMatch | None) -> str:
