@@ -19,7 +19,7 @@ from bot.triage.harms import DANH as _DANH
 from bot.triage.harms import HARM_RULES
 from bot.triage.harms import NEG as _NEG
 from bot.triage.levels import DANGER_NOW, LEVEL_RANK, NEEDS_SUPPORT, NONE, URGENT_INTENT, TriageResult
-from bot.triage.matchers import _AnyOf, _Gate, _Then
+from bot.triage.matchers import _AnyOf, _Gate, _Then, match_rules
 
 __all__ = ["DANGER_NOW", "NEEDS_SUPPORT", "NONE", "URGENT_INTENT", "Assessment", "TriageResult", "assess", "combine",
            "explain", "is_concrete", "is_question_about", "mentions_harm", "should_demote"]
@@ -206,13 +206,7 @@ def _strip_idioms(norm: str) -> str:
 
 def _match(norm: str) -> TriageResult:
     """Every rule on the (idiom-stripped) text, before context; injuries lift support to danger."""
-    level = NONE
-    reasons: list[str] = []
-    for reason, urgency, pattern in _RULES:
-        if pattern.search(norm) and reason not in reasons:
-            reasons.append(reason)
-            if LEVEL_RANK[urgency] > LEVEL_RANK[level]:
-                level = urgency
+    level, reasons = match_rules(_RULES, norm)
     if level == NEEDS_SUPPORT and _INJURY.search(norm):
         level = DANGER_NOW
         reasons.append("thương tích nặng")

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-from bot.triage.levels import DANGER_NOW, LEVEL_RANK, NEEDS_SUPPORT, NONE, TriageResult
+from bot.triage.levels import DANGER_NOW, NEEDS_SUPPORT, NONE, TriageResult
+from bot.triage.matchers import match_rules
 
 _APOSTROPHE = re.compile(r"['’`´]")
 _NON_WORD = re.compile(r"[^a-z0-9]+")
@@ -176,13 +177,7 @@ def assess_english(text: str) -> TriageResult:
     norm = english_text(text)
     if not norm:
         return TriageResult()
-    level = NONE
-    reasons: list[str] = []
-    for reason, urgency, pattern in _RULES:
-        if pattern.search(norm):
-            reasons.append(reason)
-            if LEVEL_RANK[urgency] > LEVEL_RANK[level]:
-                level = urgency
+    level, reasons = match_rules(_RULES, norm)
     if level == NONE:
         return TriageResult()
     serious = any(r in _ALWAYS_SERIOUS for r in reasons)

@@ -1,5 +1,7 @@
 """Linear-time building blocks for the triage rules.
 
+`match_rules` runs a table of (reason, level, matcher) rules; the Vietnamese and the English rules both use it.
+
 Guarantees: every matcher runs in time linear in the text (no `.*` between two patterns, which backtracks
 quadratically on long input); `_Then(first, then)` matches exactly what `first.*then` would.
 """
@@ -7,6 +9,10 @@ quadratically on long input); `_Then(first, then)` matches exactly what `first.*
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Protocol
+
+from bot.triage.levels import LEVEL_RANK, NONE
 
 
 class _Then:
@@ -46,3 +52,23 @@ class _Gate:
     def search(self, text: str) -> bool:
         """True when a needle occurs and the rule matches."""
         return any(n in text for n in self.needles) and bool(self.rule.search(text))
+
+
+class Matcher(Protocol):
+    """Anything with `search(text)` that is truthy on a match (a compiled pattern or one of the classes above)."""
+
+    def search(self, text: str) -> object:
+        """A match (truthy) or None/False."""
+        ...
+
+
+def match_rules(rules: Iterable[tuple[str, str, Matcher]], text: str) -> tuple[str, list[str]]:
+    """Run a rule table (reason, level, matcher) over a text: the highest level matched and every reason, once."""
+    level = NONE
+    reasons: list[str] = []
+    for reason, urgency, pattern in rules:
+        if reason not in reasons and pattern.search(text):
+            reasons.append(reason)
+            if LEVEL_RANK[urgency] > LEVEL_RANK[level]:
+                level = urgency
+    return level, reasons
