@@ -28,6 +28,14 @@ def current_user(request: web.Request) -> CurrentUser | None:
     return user
 
 
+def signed_in(request: web.Request) -> CurrentUser:
+    """The logged-in user of a route behind `require_role` (401 if, against that guarantee, there is none)."""
+    user = current_user(request)
+    if user is None:
+        raise web.HTTPUnauthorized(text="Phiên đăng nhập đã hết hạn.")
+    return user
+
+
 def csrf_ok(request: web.Request, user: CurrentUser, form: Any) -> bool:
     """True when a POST carries the session's CSRF token (form field or X-CSRF-Token header)."""
     given = request.headers.get("X-CSRF-Token") or (form.get("csrf_token") if form is not None else None) or ""

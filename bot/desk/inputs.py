@@ -47,6 +47,11 @@ async def read_form(request: web.Request) -> MultiDictProxy[Any]:
         raise web.HTTPBadRequest(text=BAD_FORM) from None
 
 
+def form_text(form: Any, name: str, default: str = "") -> str:
+    """A form field as text without surrounding blanks; `default` when it is absent or empty."""
+    return str(form.get(name) or "").strip() or default
+
+
 async def read_json(request: web.Request) -> Any:
     """The request body parsed as UTF-8 JSON; BadBody when it is not."""
     raw = await request.read()

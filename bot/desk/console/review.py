@@ -15,9 +15,9 @@ from aiohttp import web
 
 from bot.config import CONTENT_DIR
 from bot.desk import keys
-from bot.desk.auth import current_user, require_role
+from bot.desk.auth import require_role, signed_in
 from bot.desk.console.pages import add_nav_link, redirect, render
-from bot.desk.inputs import path_id, read_form
+from bot.desk.inputs import form_text, path_id, read_form
 from bot.staff import review
 from bot.staff.store import load_content
 from bot.timeutil import vn_time
@@ -57,14 +57,13 @@ def _message(outcome: review.ReviewOutcome, done: str) -> str:
 async def assign(request: web.Request) -> web.Response:
     """Add the message as an example of an existing topic."""
     form = await read_form(request)
-    user = current_user(request)
-    assert user is not None
+    user = signed_in(request)
     app = request.app
     try:
         outcome = await asyncio.to_thread(
-            review.assign, app[keys.STORE].engine, _item_id(request), str(form.get("topic") or ""),
+            review.assign, app[keys.STORE].engine, _item_id(request), form_text(form, "topic"),
             user.username, _content_dir(app), app[keys.SETTINGS].nlu_dir, app[keys.RUNTIME].today(),
-            str(form.get("text") or "").strip() or None)
+            form_text(form, "text") or None)
     except review.ReviewError as exc:
         raise redirect(PATH, f"Chưa lưu: {exc}") from None
     raise redirect(PATH, _message(outcome, f"Đã thêm câu hỏi vào chủ đề {outcome.item.get('topic')}. "
@@ -75,15 +74,14 @@ async def assign(request: web.Request) -> web.Response:
 async def new_topic(request: web.Request) -> web.Response:
     """Start a new FAQ topic from the message."""
     form = await read_form(request)
-    user = current_user(request)
-    assert user is not None
+    user = signed_in(request)
     app = request.app
-    fields = {k: str(form.get(k) or "").strip() for k in ("topic", "title", "answer", "source")}
+    fields = {k: form_text(form, k) for k in ("topic", "title", "answer", "source")}
     try:
         outcome = await asyncio.to_thread(
             review.create_topic, app[keys.STORE].engine, _item_id(request), fields["topic"], fields["title"],
             fields["answer"], fields["source"], user.username, _content_dir(app), app[keys.SETTINGS].nlu_dir,
-            app[keys.RUNTIME].today(), str(form.get("text") or "").strip() or None)
+            app[keys.RUNTIME].today(), form_text(form, "text") or None)
     except review.ReviewError as exc:
         raise redirect(PATH, f"Chưa lưu: {exc}") from None
     raise redirect(PATH, _message(outcome, f"Đã tạo chủ đề {fields['topic']}. Nhớ chạy huấn luyện lại (make train)."))
@@ -92,8 +90,7 @@ async def new_topic(request: web.Request) -> web.Response:
 @require_role("staff")
 async def dismiss(request: web.Request) -> web.Response:
     """Mark the message as needing no change."""
-    user = current_user(request)
-    assert user is not None
+    user = signed_in(request)
     try:
         await asyncio.to_thread(review.dismiss, request.app[keys.STORE].engine, _item_id(request), user.username)
     except review.ReviewError as exc:

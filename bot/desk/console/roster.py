@@ -19,10 +19,10 @@ from sqlalchemy import select
 from bot.cases import shifts
 from bot.db.engine import session_factory
 from bot.desk import handover, keys
-from bot.desk.auth import current_user, require_role
+from bot.desk.auth import require_role, signed_in
 from bot.desk.console.cases import actor_for
 from bot.desk.console.pages import add_nav_link, redirect, render
-from bot.desk.inputs import parse_id, path_id, read_form
+from bot.desk.inputs import form_text, parse_id, path_id, read_form
 from bot.desk.models import Account
 from bot.timeutil import VN_TZ, vn_time
 
@@ -59,8 +59,7 @@ def _accounts(engine: Any) -> list[tuple[str, str, str]]:
 def _context(request: web.Request) -> dict[str, Any]:
     app = request.app
     engine, now, default = app[keys.STORE].engine, app[keys.CLOCK].now(), app[keys.RUNTIME].hours
-    user = current_user(request)
-    assert user is not None
+    user = signed_in(request)
     actor = actor_for(user)
     avail = shifts.availability(engine, now, default)
     duties = [DutyRow(d.id, d.name, d.on_call, _when(d), d.covers(now))
@@ -81,7 +80,7 @@ async def roster_page(request: web.Request) -> web.Response:
 def _hours_from(form: Any) -> shifts.WeekHours:
     days: list[shifts.DayHours | None] = []
     for index, label in enumerate(DAY_LABELS):
-        opens, closes = (str(form.get(f"{k}_{index}") or "").strip() for k in ("opens", "closes"))
+        opens, closes = (form_text(form, f"{k}_{index}") for k in ("opens", "closes"))
         if not opens and not closes:
             days.append(None)
             continue
@@ -97,8 +96,7 @@ def _hours_from(form: Any) -> shifts.WeekHours:
 async def save_hours(request: web.Request) -> web.Response:
     """POST /roster/hours: the seven days' hours (both times empty: nobody works that day)."""
     week = _hours_from(await read_form(request))
-    user = current_user(request)
-    assert user is not None
+    user = signed_in(request)
     await asyncio.to_thread(shifts.save_hours, request.app[keys.STORE].engine, week, user.actor_key,
                             request.app[keys.CLOCK].now())
     raise redirect(PATH, "Đã lưu giờ làm việc.")
@@ -113,21 +111,20 @@ async def add_duty(request: web.Request) -> web.Response:
     """POST /roster/duties: put an account on duty (or on call) from a time to a time of a day."""
     form = await read_form(request)
     engine = request.app[keys.STORE].engine
-    username, kind = str(form.get("username") or ""), str(form.get("kind") or "counselor")
+    username, kind = form_text(form, "username"), form_text(form, "kind", "counselor")
     account = next((a for a in await asyncio.to_thread(_accounts, engine) if a[0] == username), None)
     if account is None:
         raise redirect(PATH, "Chưa lưu: hãy chọn một tài khoản tư vấn viên hoặc giám sát đang hoạt động.")
     if kind == "on_call" and account[2] != "supervisor":
         raise redirect(PATH, "Chưa lưu: chỉ tài khoản giám sát mới trực giám sát được.")
     try:
-        start = _moment(str(form.get("day") or ""), str(form.get("starts") or ""))
-        end = _moment(str(form.get("day") or ""), str(form.get("ends") or ""))
+        start = _moment(form_text(form, "day"), form_text(form, "starts"))
+        end = _moment(form_text(form, "day"), form_text(form, "ends"))
     except ValueError:
         raise redirect(PATH, "Chưa lưu: hãy nhập ngày và giờ của ca trực.") from None
     if end <= start:
         end += timedelta(days=1)  # a night shift ends the next day
-    user = current_user(request)
-    assert user is not None
+    user = signed_in(request)
     await asyncio.to_thread(shifts.add_duty, engine, account[0], account[1], kind == "on_call", start, end,
                             user.actor_key, request.app[keys.CLOCK].now())
     role = "trực giám sát" if kind == "on_call" else "trực"
@@ -146,13 +143,12 @@ async def remove_duty(request: web.Request) -> web.Response:
 async def hand_over(request: web.Request) -> web.Response:
     """POST /roster/handover: the chosen claimed cases to a colleague on duty, or back to the queue."""
     form = await read_form(request)
-    user = current_user(request)
-    assert user is not None
+    user = signed_in(request)
     ids = [i for i in (parse_id(str(v)) for v in form.getall("case_id", [])) if i is not None]
     if not ids:
         raise redirect(PATH, "Hãy chọn ít nhất một ca để bàn giao.")
     outcome = await asyncio.to_thread(handover.hand_over, request.app[keys.COMMANDS], actor_for(user),
-                                      str(form.get("to") or ""), str(form.get("note") or ""), "bảng điều khiển", ids)
+                                      form_text(form, "to"), form_text(form, "note"), "bảng điều khiển", ids)
     raise redirect(PATH, outcome.message)
 
 
