@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Text, false, text
+from sqlalchemy.orm import declared_attr
 
 from bot.db.base import Base
 from bot.timeutil import aware, utcnow
@@ -65,13 +66,22 @@ class Case(Base):
         }
 
 
-class CaseEvent(Base):
+class _CaseRecord:
+    """The columns every record about a case starts with: its id, the case it belongs to, and when."""
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    @declared_attr
+    def case_id(cls) -> Column:
+        """The case (a foreign key must be declared per table)."""
+        return Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+class CaseEvent(_CaseRecord, Base):
     """History of a case: created, message, notified, claimed, note, resolved…"""
 
     __tablename__ = "case_events"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    case_id = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
-    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     kind = Column(String(40), nullable=False)
     actor = Column(String(200), nullable=False, default="bot")
     detail = Column(Text, nullable=False, default="")
@@ -84,13 +94,10 @@ class CaseEvent(Base):
                 "kind": self.kind, "actor": self.actor, "detail": self.detail}
 
 
-class CaseAssessment(Base):
+class CaseAssessment(_CaseRecord, Base):
     """One first assessment of a case, filled by a counselor: the items she ticked and the priority they gave."""
 
     __tablename__ = "case_assessments"
-    id = Column(Integer, primary_key=True, autoincrement=True)
-    case_id = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
-    at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     actor = Column(String(200), nullable=False)
     items = Column(Text, nullable=False, default="")  # item codes, "; "-separated
     priority = Column(Integer, nullable=False, default=0)
