@@ -21,7 +21,7 @@ export PYTHONWARNINGS := ignore
 
 TRAIN_INPUTS := config.yml bot/text.py $(shell find domain data content/faq bot/nlu -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help install run test lint validate train content eval bench clean
+.PHONY: help install run test lint validate train content eval eval-faq bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,8 +81,12 @@ eval: $(MODEL) ## Held-out evaluation: intents and triage (writes var/reports/ev
 	@mkdir -p var/reports
 	$(PY) scripts/eval.py --model $(MODEL) --data tests/eval/heldout.yml --out var/reports/eval-report.md
 
-bench: $(MODEL) ## Desk latency: urgent message → card (p50/p95 alone and under load), and the queue page with 5,000 cases
-	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --queue-cases 5000 --out results/bench.json
+eval-faq: $(MODEL) ## FAQ held-out questions: right facts, wrong answers, "not sure" (writes var/reports/faq-eval.md)
+	@mkdir -p var/reports
+	$(PY) -m bot.staff.eval_faq --model $(MODEL) --data tests/eval/faq_heldout.yml --out var/reports/faq-eval.md
+
+bench: $(MODEL) ## Desk latency: urgent message → card (p50/p95 alone and under load), the queue page with 5,000 cases, a broadcast to 10,000
+	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --queue-cases 5000 --broadcast-recipients 10000 --out results/bench.json
 
 .PHONY: screenshots
 screenshots: $(VENV)/.installed ## Console screenshots (phone and desktop) from the browser test into docs/images/

@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.context import decision_of, faq_answer, language_of, province_of
+from actions.outreach import offer_subscription
 from actions.triage import open_case
 from bot import replies, review_queue
 from bot.content.campaign import asked_year
@@ -100,6 +101,7 @@ class ActionCampaignDates(Action):
         today = rt.today()
         year = asked_year(tracker.latest_message.get("text") or "", today)
         dispatcher.utter_message(text=rt.library.campaign.dates_answer(year, today))
+        await offer_subscription(dispatcher, tracker)
         return []
 
 
@@ -114,6 +116,7 @@ class ActionCampaignTheme(Action):
         rt = process_runtime()
         year = asked_year(tracker.latest_message.get("text") or "", rt.today())
         dispatcher.utter_message(text=rt.library.campaign.theme_answer(year))
+        await offer_subscription(dispatcher, tracker)
         return []
 
 
@@ -128,6 +131,7 @@ class ActionUpcomingEvents(Action):
         rt = process_runtime()
         province, events = province_of(tracker)
         dispatcher.utter_message(text=replies.events_reply(rt.library, province, rt.today()))
+        await offer_subscription(dispatcher, tracker)
         return events
 
 

@@ -27,6 +27,7 @@ from actions.context import (
     previous_user_event,
     province_of,
 )
+from actions.outreach import offer_subscription
 from bot import replies
 from bot.replies_en import info_reply_en, safety_check_en, urgent_reply_en
 from bot.runtime import process_runtime
@@ -194,4 +195,6 @@ class ActionOfferSupport(Action):
         decision = decision_of(tracker.latest_message)
         if decision is not None and decision.personal and decision.band == CALM:
             dispatcher.utter_message(text=replies.SUPPORT_LINE)
+        else:
+            await offer_subscription(dispatcher, tracker)  # a plain answer: the "Đăng ký nhận tin" quick reply
         return []

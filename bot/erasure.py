@@ -9,7 +9,10 @@ What it guarantees:
 - a row still in flight (an unfinished channel inbox row, a pending outbox row on the resident's lanes) is never
   touched, so no accepted message and no reply (the hotline reply included) is lost; it is reported in `kept`;
 - everything else that names the sender or holds her text is deleted (review items, tracker marks) or
-  anonymised in place (delivery failures, finished inbox rows, finished outbox rows), so unique keys survive.
+  anonymised in place (delivery failures, finished inbox rows, finished outbox rows), so unique keys survive;
+- outreach: her subscription and her poll answers are deleted at once (even while a case is open, so no later
+  broadcast picks her); her finished broadcast recipients and their outbox rows carry the token instead of her
+  id (campaign counts survive); a recipient still pending is left to its broadcast and reported in `kept`.
 
 Tables of the apps (`channel_inbox`, `desk_tg_messages`, `desk_tracker_marks`) are reached through
 `Base.metadata` when registered (a domain module does not import an app).
@@ -32,6 +35,8 @@ from bot.db.base import Base
 from bot.db.engine import session_factory
 from bot.outbox.enqueue import enqueue
 from bot.outbox.models import PENDING, DeliveryFailure, OutboxItem
+from bot.outreach.models import BROADCAST_KIND, R_PENDING, Broadcast, BroadcastRecipient, PollAnswer, Subscription
+from bot.outreach.polls import voter_token
 from bot.review_queue import ReviewItem
 from bot.timeutil import utcnow
 
@@ -156,10 +161,35 @@ def erase_sender(engine: Engine, sender_id: str, key: bytes, up_to: datetime) ->
             result.kept.add(IN_FLIGHT)
         result.removed += _forget_outbox(s, mine, key, sender_id)
         result.removed += anonymise_cases(s, [c.id for c in cases if c.status == RESOLVED], key)
+        result.removed += _erase_outreach(s, sender_id, token, key, result)
         marks = _table("desk_tracker_marks")
         if marks is not None and not open_ids:
             result.removed += s.execute(delete(marks).where(marks.c.sender_id == sender_id)).rowcount or 0
     return result
+
+
+def _erase_outreach(s: Session, sender_id: str, token: str, key: bytes, result: Erasure) -> int:
+    """Delete her subscription and poll answers; her finished recipients and their outbox rows get the token."""
+    count = s.execute(delete(Subscription).where(Subscription.sender_id == sender_id)
+                      .execution_options(synchronize_session=False)).rowcount or 0
+    polls = list(s.execute(select(Broadcast.id).where(Broadcast.poll_question.is_not(None))).scalars())
+    if polls:  # a voter is a per-poll HMAC: recomputed here, it is stored nowhere else
+        voters = [voter_token(key, poll, sender_id) for poll in polls]
+        count += s.execute(delete(PollAnswer).where(PollAnswer.voter.in_(voters))
+                           .execution_options(synchronize_session=False)).rowcount or 0
+    for row in s.execute(select(BroadcastRecipient).where(BroadcastRecipient.sender_id == sender_id)).scalars():
+        dedup = f"bc:{row.broadcast_id}:{sender_id}"
+        sent = s.execute(select(OutboxItem).where(OutboxItem.kind == BROADCAST_KIND,
+                                                  OutboxItem.dedup_key == dedup)).scalar_one_or_none()
+        if row.status == R_PENDING or (sent is not None and sent.status == PENDING):
+            result.kept.add(IN_FLIGHT)  # its broadcast finishes it (sent, or skipped as deleted); the next pass
+            continue
+        row.sender_id = token
+        if sent is not None:
+            sent.dedup_key, sent.payload = f"bc:{row.broadcast_id}:{token}", "{}"
+            sent.lane = sent.lane.replace(sender_id, token)
+        count += 1
+    return count
 
 
 def _anonymise_inbox(s: Session, sender_id: str, token: str, up_to: datetime, result: Erasure, key: bytes) -> int:

@@ -6,10 +6,12 @@ action server, the desk) with a fake Telegram Bot API in this process, in a temp
 `POST /webhooks/rest/webhook` and measures, per case, the time until the fake server receives the
 `sendMessage` of that case's card: first alone, then while other conversations are chatting.
 
-    .venv/bin/python scripts/bench.py --cases 200 --chatters 20 --queue-cases 5000   (what `make bench` runs)
+    .venv/bin/python scripts/bench.py --cases 200 --chatters 20 --queue-cases 5000 --broadcast-recipients 10000
+                                                                              (what `make bench` runs)
 
 With `--queue-cases N` it also times the console queue with N cases in the database (`scripts/bench_queue.py`;
-`--cases 0` runs that section alone, without Rasa or a model).
+`--cases 0` runs that section alone, without Rasa or a model). With `--broadcast-recipients N` it sends one
+broadcast to N subscribers on the fake platforms, with a kill -9 of the desk half-way (`scripts/bench_broadcast.py`).
 Bounded: `--cases` per phase and `--timeout` seconds overall; everything started is stopped at the end.
 """
 
@@ -288,6 +290,14 @@ async def main_async(args: argparse.Namespace) -> int:
                                           args.timeout)
         bench_queue.print_table(queue)
         results += queue
+    if args.broadcast_recipients:
+        sys.path.insert(0, str(ROOT))
+        from scripts import bench_broadcast
+
+        with tempfile.TemporaryDirectory(prefix="desk-bench-broadcast-") as tmp_name:
+            sent = await bench_broadcast.run(Path(tmp_name), args.broadcast_recipients, free_port(), args.timeout)
+        bench_broadcast.print_table(sent)
+        results += sent
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -351,6 +361,8 @@ def main() -> int:
     parser.add_argument("--queue-cases", type=int, default=0,
                         help="also time the console queue with this many cases in the database (make bench: 5000)")
     parser.add_argument("--queue-requests", type=int, default=50, help="timed requests per queue page")
+    parser.add_argument("--broadcast-recipients", type=int, default=0,
+                        help="also send one broadcast to this many subscribers on the fakes (make bench: 10000)")
     parser.add_argument("--out", help="also write the figures as JSON to this file")
     parser.add_argument("--keep-logs", action="store_true", help="copy the processes' logs to results/")
     return asyncio.run(main_async(parser.parse_args()))

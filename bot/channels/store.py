@@ -22,12 +22,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from bot.channels.items import Item, Part
+from bot.channels.items import ATTACHMENT, TEXT, Item, Part
 from bot.channels.models import DONE, PENDING, PROCESSING, UNFINISHED, InboxMessage
 from bot.outbox.models import PENDING as OUTBOX_PENDING
 from bot.outbox.models import PRIORITY_DANGER, PRIORITY_NORMAL, OutboxItem
+from bot.outreach.subscriptions import touch_inbound
 from bot.timeutil import aware, utcnow
 
+INBOUND_KINDS = (TEXT, ATTACHMENT)  # what the resident wrote herself (a follow or an unfollow is not a message)
 BOT_REPLY = "bot_reply"  # the outbox kind of the assistant's replies, delivered by the Rasa process
 
 
@@ -79,6 +81,8 @@ def insert_batches(engine: Engine, batches: list[list[Item]], ttl: timedelta) ->
                 row_id = conn.execute(select(InboxMessage.id).where(InboxMessage.key == item.key)).scalar_one()
                 fresh.append(Item(item.key, item.channel, item.sender_id, item.kind, item.text, item.data, row_id))
             results.append(fresh)
+        # A subscriber's platform window restarts with each message she sends (bot.outreach); same transaction.
+        touch_inbound(conn, [i.sender_id for batch in results for i in batch if i.kind in INBOUND_KINDS], now)
     return results
 
 

@@ -31,7 +31,9 @@ from bot.sending.telegram import TelegramSender
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-COMMANDS = {"/start": None, "/help": None, "/xoa": DELETE_REQUEST_TEXT}  # None: welcome
+# None: welcome. /dangky and /huy subscribe and unsubscribe (bot.outreach); any other slash text is words.
+COMMANDS = {"/start": None, "/help": None, "/xoa": DELETE_REQUEST_TEXT, "/dangky": "/subscribe",
+            "/huy": "/unsubscribe"}
 # Message attributes that carry something other than text, in the order they are checked.
 ATTACHMENTS = (("animation", "gif"), ("sticker", "sticker"), ("photo", "image"), ("voice", "voice"),
                ("audio", "audio"), ("video_note", "video"), ("video", "video"), ("document", "file"),

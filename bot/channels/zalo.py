@@ -8,6 +8,7 @@ through `bot.sending.zalo.ZaloSender`.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -17,11 +18,13 @@ from typing import Any
 from bot.channels.base import Parsed, ResidentChannel, WebhookError, header, parse_json
 from bot.channels.intake import epoch_seconds, neutralise
 from bot.channels.items import ATTACHMENT, TEXT, UNFOLLOW, WELCOME, Item
+from bot.channels.poll_reply import map_poll_reply
 from bot.channels.runtime import ChannelRuntime
 from bot.sending.sender import Sender
 from bot.sending.settings import ZaloSettings
 from bot.sending.zalo import ZaloSender
 from bot.sending.zalo_tokens import ZaloTokens
+from bot.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +125,16 @@ class ZaloInput(ResidentChannel):
         rt = runtime.settings
         tokens = ZaloTokens(runtime.engine, runtime.http, self.settings, rt.worker_id, timeout=rt.send_timeout)
         return ZaloSender(runtime.http, self.settings, tokens, rt.send_timeout)
+
+    async def before_process(self, item: Item) -> None:
+        """A typed answer to the sender's open poll becomes its intent (Zalo shows the options as numbered lines)."""
+        engine = self.runtime.engine if self.runtime is not None else None
+        if item.kind != TEXT or not item.text or engine is None:
+            return
+        try:
+            mapped = await asyncio.to_thread(map_poll_reply, engine, item.sender_id, item.text, utcnow())
+        except Exception as exc:  # the database is down: the reply stays words, answered like any other
+            log.warning("poll state unavailable: %s", type(exc).__name__)
+            return
+        if mapped is not None:
+            item.text = mapped

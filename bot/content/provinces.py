@@ -62,6 +62,10 @@ class Provinces:
         current, named = self._names[match.group(1)]
         return ProvinceMatch(current, named)
 
+    def names(self) -> list[str]:
+        """Every current province's name, in the file's order."""
+        return list(dict.fromkeys(current for current, _ in self._names.values()))
+
     def current_of(self, name: str) -> str | None:
         """The current province a (possibly former) province name belongs to."""
         found = self._names.get(normalize(name))

@@ -11,6 +11,7 @@ import hmac
 
 from aiohttp import web
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from telegram import Bot
 
 from bot.config import MAX_REQUEST_BYTES
@@ -35,7 +36,9 @@ from bot.desk.telegram.cards_out import CardSender, skip_telegram, skipping_hand
 from bot.desk.telegram.summary import KIND as SUMMARY
 from bot.desk.telegram.summary import SummarySender
 from bot.desk.telegram.updates import TelegramUpdates
-from bot.outbox.dispatcher import Dispatcher
+from bot.outbox.dispatcher import Delivery, Dispatcher, OnDead
+from bot.outreach.delivery import BroadcastDelivery
+from bot.outreach.models import BROADCAST_KIND
 from bot.runtime import Runtime
 from bot.timeutil import Clock, SystemClock
 
@@ -44,6 +47,14 @@ def default_settings(api_token: str) -> DeskSettings:
     """Settings for a desk built without any (tests, tools): no Telegram, no Rasa, a session key from the token."""
     secret = hmac.new(api_token.encode(), b"desk-session", hashlib.sha256).hexdigest()
     return DeskSettings(session_secret=secret, rasa_url=None)
+
+
+def _both(first: OnDead, second: OnDead) -> OnDead:
+    """Two `on_dead` recorders, one after the other, in the same transaction."""
+    def record(s: Session, item: Delivery, reason: str) -> None:
+        first(s, item, reason)
+        second(s, item, reason)
+    return record
 
 
 def create_app(runtime: Runtime, api_token: str, *, settings: DeskSettings | None = None,
@@ -67,13 +78,18 @@ def create_app(runtime: Runtime, api_token: str, *, settings: DeskSettings | Non
     app[keys.JINJA], app[keys.NAV] = make_jinja(), []
 
     bot = telegram_bot if settings.telegram_enabled else None  # notifications need a token and a group
+    # Broadcasts call the platform senders once per message (no in-call retries: see bot.outreach.delivery).
+    broadcasts = BroadcastDelivery(engine, clock, getattr(outbound, "senders", None) or {},
+                                   settings.broadcast_limits, quota_wait=settings.broadcast_quota_wait)
     handlers = {**resident_handlers(outbound, rasa, app[keys.TRANSCRIPTS]),
                 **(CardSender(bot, engine, settings, clock).handlers() if bot else skipping_handlers()),
-                **(SummarySender(bot, engine, settings, clock).handlers() if bot else {SUMMARY: skip_telegram})}
+                **(SummarySender(bot, engine, settings, clock).handlers() if bot else {SUMMARY: skip_telegram}),
+                **broadcasts.handlers()}
     dispatcher = Dispatcher(engine, clock, handlers, max_backoff=settings.max_backoff,
                             max_attempts={"resident_push": settings.resident_max_attempts,
-                                          "rasa_events": TRANSCRIPT_MAX_ATTEMPTS},
-                            on_dead=on_dead_delivery(settings.telegram_enabled))
+                                          "rasa_events": TRANSCRIPT_MAX_ATTEMPTS,
+                                          BROADCAST_KIND: settings.broadcast_max_attempts},
+                            on_dead=_both(on_dead_delivery(settings.telegram_enabled), broadcasts.on_dead))
     commands = CaseCommands(engine, clock, settings, hotlines=lambda: runtime.library.hotlines.emergency_lines(),
                             on_enqueue=dispatcher.poke)
     app[keys.DISPATCHER], app[keys.COMMANDS] = dispatcher, commands

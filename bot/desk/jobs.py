@@ -2,8 +2,8 @@
 
 The loops: the outbox dispatcher, the reconcilers (cards and forwards that slipped through), reminders
 (re-escalation, stale claims), the pinned queue summary in the counselors' group, the spool import, deletion
-requests (bot.privacy), the retention period (bot.retention), the REST watcher and Telegram updates (long polling
-or webhook registration). A loop that fails keeps running and says so on /health.
+requests (bot.privacy), broadcasts (bot.outreach.scheduler: start due ones, event reminders), the retention
+period (bot.retention), the REST watcher and Telegram updates (long polling or webhook registration). A loop that fails keeps running and says so on /health.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.cases.spool import drain_spool
 from bot.desk import keys
 from bot.desk.telegram.summary import SummaryWatcher
+from bot.outreach.scheduler import BroadcastScheduler
 from bot.privacy import process_deletions
 from bot.retention import PrivacySettings, privacy_settings_from_env, purge_expired
 
@@ -75,6 +76,11 @@ def _loops(app: web.Application) -> list[Coroutine[Any, Any, None]]:
         loops.append(every(DELETIONS_INTERVAL, "deletions", app,
                            lambda: process_deletions(engine, tracker, privacy.token_key, clock)))
     loops.append(every(RETENTION_INTERVAL, "retention", app, lambda: _apply_retention(app, privacy)))
+    runtime = app[keys.RUNTIME]
+    scheduler = BroadcastScheduler(app[keys.STORE].engine, app[keys.CLOCK], lambda: runtime.library,
+                                   auto_approve_reminders=settings.broadcast_reminders_auto,
+                                   on_enqueue=app[keys.DISPATCHER].poke)
+    loops.append(every(settings.broadcast_interval, "broadcasts", app, scheduler.tick))
     if settings.watch_rest_tracker:
         reader = app[keys.TRANSCRIPTS]
         loops.append(every(settings.rest_watch_interval, "rest_watch", app,

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.config import ROOT, env, tracker_database_url
+from bot.outreach.limits import QUOTA_WAIT, RATE_PER_SECOND, WINDOW_HOURS, SendLimits
 
 log = logging.getLogger(__name__)
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
@@ -57,6 +58,12 @@ class DeskSettings:
     cookie_secure: bool = False
     trusted_proxy: bool = False  # DESK_TRUSTED_PROXY=1: count logins by the proxy's X-Forwarded-For entry
     nlu_dir: Path = ROOT / "data" / "nlu"
+    # Broadcasts (bot.outreach; docs/outreach.md): the scheduler's pass, platform pace and windows, retries.
+    broadcast_interval: float = 2.0
+    broadcast_limits: SendLimits = field(default_factory=lambda: SendLimits(dict(RATE_PER_SECOND), dict(WINDOW_HOURS)))
+    broadcast_max_attempts: int = 100
+    broadcast_quota_wait: float = QUOTA_WAIT
+    broadcast_reminders_auto: bool = False  # BROADCAST_REMINDERS_AUTO=1: event reminders approved by "he-thong"
 
     @property
     def telegram_enabled(self) -> bool:
@@ -128,4 +135,9 @@ def settings_from_env() -> DeskSettings:
         session_hours=_float("DESK_SESSION_HOURS", 12.0),
         cookie_secure=public.startswith("https://"),
         trusted_proxy=env("DESK_TRUSTED_PROXY", "0") in ("1", "true", "yes"),
+        broadcast_interval=_float("BROADCAST_SCHEDULER_INTERVAL", 2.0),
+        broadcast_limits=SendLimits.from_env(),
+        broadcast_max_attempts=int(_float("BROADCAST_MAX_ATTEMPTS", 100)),
+        broadcast_quota_wait=_float("BROADCAST_QUOTA_WAIT_SECONDS", QUOTA_WAIT),
+        broadcast_reminders_auto=env("BROADCAST_REMINDERS_AUTO", "0") in ("1", "true", "yes"),
     )

@@ -11,19 +11,12 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 
+from bot.content.intents import INTENT_TITLES
 from bot.staff.gate import pct
 from bot.staff.pipeline import ACCEPTED, FAILED, OK, REFUSED, PipelineResult
 
 MD_NAME, HTML_NAME = "training-report.md", "training-report.html"
 CONFUSION_PNG, TOPICS_PNG, HISTORY_CSV = "confusion-matrix.png", "per-topic.png", "history.csv"
-INTENT_TITLES = {
-    "report_violence": "Báo bạo lực / cần giúp khẩn cấp", "ask_hotline": "Hỏi số điện thoại hỗ trợ",
-    "request_counselor": "Muốn gặp tư vấn viên", "greet": "Chào hỏi", "goodbye": "Tạm biệt", "thank": "Cảm ơn",
-    "affirm": "Đồng ý", "deny": "Không đồng ý", "bot_challenge": "Hỏi có phải người thật không",
-    "ask_events": "Hỏi sự kiện sắp tới", "ask_campaign_theme": "Hỏi chủ đề Tháng hành động",
-    "ask_campaign_dates": "Hỏi thời gian Tháng hành động", "delete_data": "Yêu cầu xóa dữ liệu",
-    "out_of_scope": "Ngoài phạm vi", "nlu_fallback": "Không hiểu (độ tin cậy thấp)", "faq": "Câu hỏi thường gặp",
-}
 OUTCOME_TEXT = {ACCEPTED: "ĐƯỢC CHẤP NHẬN", REFUSED: "BỊ TỪ CHỐI", "stopped": "DỪNG LẠI"}
 HISTORY_FIELDS = ["thoi_gian", "ket_qua", "hieu_dung", "nhan_ra_khan_cap", "bao_dong_nham", "thoi_gian_chay_giay"]
 

@@ -10,6 +10,7 @@ from rasa_sdk.events import SlotSet
 import actions.context
 from actions.actions import ActionFindHotline, ActionHandleUrgent
 from actions.context import CHECK_FRESH_SECONDS, SAFETY_SLOT
+from actions.outreach import OFFER
 from actions.triage import (
     ActionAffirm,
     ActionDeny,
@@ -229,7 +230,8 @@ async def test_an_faq_answer_with_a_personal_note_is_followed_by_an_offer_of_hel
 async def test_a_plain_faq_answer_gets_no_extra_line(dispatcher, domain, services, parse):
     await ActionOfferSupport().run(dispatcher, make_tracker("bạo lực gia đình bị phạt sao", "faq", parse_data=parse),
                                    domain)
-    assert dispatcher.messages == []
+    # No support line; only the subscription offer (issue 12), which an unsubscribed resident gets once a session.
+    assert [m["text"] for m in dispatcher.messages] == [OFFER]
 
 
 async def test_a_province_without_its_own_line_is_given_a_national_line_not_another_provinces(dispatcher, domain,

@@ -57,6 +57,8 @@ CONSOLE_PAGES = [
     ConsolePage("roster", "/roster", "supervisor"),                 # D2
     ConsolePage("saved-replies", "/saved-replies", "supervisor"),   # D3
     ConsolePage("outcomes", "/outcomes", "supervisor"),             # D3
+    ConsolePage("broadcasts", "/broadcasts", "staff"),              # issue 12 (C)
+    ConsolePage("broadcast-new", "/broadcasts/new", "staff"),       # issue 12 (C)
 ]
 
 

@@ -28,6 +28,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.pacing import SendPace
 
 MESSAGING_TYPES = {"RESPONSE", "UPDATE", "MESSAGE_TAG"}
 TAGS = {"HUMAN_AGENT", "CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE"}
@@ -67,6 +68,7 @@ class FakeGraph(LoopbackServer):
         self._stalled: list[_Rule] = []   # stall rules already taken, still holding requests
         self._ids = itertools.count(1)
         self._changed = asyncio.Event()
+        self.pace = SendPace()  # `limit_rate()`, `close_window()`; accepted messages per PSID in `pace.counts`
 
     client_max_size = 1024 * 1024
 
@@ -95,6 +97,18 @@ class FakeGraph(LoopbackServer):
     def outside_window(self, *, times: int | None = 1) -> None:
         """Answer with code 10 / subcode 2018278 (outside the allowed window)."""
         self._rules.append(_Rule("graph", times, status=400, code=10, subcode=2018278))
+
+    def limit_rate(self, per_second: float | None) -> None:
+        """Answer sends beyond `per_second` in any second with Graph error 613 (None: no limit)."""
+        self.pace.limit(per_second)
+
+    def close_window(self, psid: str) -> None:
+        """Refuse every send to `psid` with code 10 / subcode 2018278 (the 24-hour window has closed)."""
+        self.pace.closed.add(psid)
+
+    def per_recipient(self) -> dict[str, int]:
+        """How many messages were accepted per PSID."""
+        return dict(self.pace.counts)
 
     def stall(self, *, seconds: float | None = None, times: int | None = 1) -> None:
         """Hold the next `times` calls for `seconds` or until release()."""
@@ -190,7 +204,17 @@ class FakeGraph(LoopbackServer):
             rec.outcome = f"graph:{graph.code}"
             self._record(rec)
             return self._error(graph.status, "failure injected", graph.code, graph.subcode)
+        psid = str(body["recipient"]["id"])
+        if psid in self.pace.closed:
+            rec.outcome = "graph:10"
+            self._record(rec)
+            return self._error(400, "(#10) This message is sent outside of allowed window.", 10, 2018278)
+        if not self.pace.allow():
+            rec.outcome = "graph:613"
+            self._record(rec)
+            return self._error(400, "(#613) Calls to this api have exceeded the rate limit.", 613)
         self.delivered.append(rec)
+        self.pace.accepted(psid)
         self._record(rec)
         return web.json_response({"recipient_id": body["recipient"]["id"], "message_id": f"m_{next(self._ids)}"})
 

@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import ClientSession, web
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.pacing import SendPace
 
 # Parameters that are strings even when they look like numbers or JSON.
 _STRING_FIELDS = frozenset({
@@ -129,6 +130,8 @@ class FakeTelegram(LoopbackServer):
         self._message_ids: dict[str, itertools.count] = {}
         self._new_update = asyncio.Event()
         self._changed: asyncio.Event | None = None
+        self.pace = SendPace()  # `limit_rate()`; accepted sendMessage calls per chat in `pace.counts`
+        self._pace_retry_after = 1
 
     # ---- lifecycle -------------------------------------------------------------------------
     client_max_size = 20 * 1024 * 1024
@@ -165,6 +168,15 @@ class FakeTelegram(LoopbackServer):
         """Answer with 429 Too Many Requests and `parameters.retry_after`."""
         self._rules.setdefault(method, []).append(
             _Rule("error", times, 429, f"Too Many Requests: retry after {retry_after}", retry_after))
+
+    def limit_rate(self, per_second: float | None, *, retry_after: int = 1) -> None:
+        """Answer sendMessage beyond `per_second` calls in any second with 429 and `retry_after` (None: no limit)."""
+        self.pace.limit(per_second)
+        self._pace_retry_after = retry_after
+
+    def per_chat(self) -> dict[str, int]:
+        """How many messages sendMessage accepted per chat."""
+        return dict(self.pace.counts)
 
     def reject(self, method: str = "*", *, description: str = "Bad Request: chat not found",
                status: int = 400, times: int | None = 1, chat_id: int | str | None = None) -> None:
@@ -370,6 +382,11 @@ class FakeTelegram(LoopbackServer):
                            "failed" if rule.status >= 500 else "rejected")
             self._record(rec)
             return self._error(rule.status, rule.description, rule.retry_after)
+        if method == "sendMessage" and not self.pace.allow():
+            rec.outcome = "rate_limited"
+            self._record(rec)
+            wait = self._pace_retry_after
+            return self._error(429, f"Too Many Requests: retry after {wait}", wait)
         handler = getattr(self, f"_m_{method}")
         result = await handler(params)
         if isinstance(result, web.Response):
@@ -405,6 +422,7 @@ class FakeTelegram(LoopbackServer):
         msg = FakeMessage(next(counter), chat_id, str(text), params.get("reply_markup"), int(time.time()),
                           reply_to_message_id=reply_to)
         self.messages[(str(chat_id), msg.message_id)] = msg
+        self.pace.accepted(str(chat_id))
         return self._message_json(msg)
 
     def _check_markup(self, markup: Any) -> web.Response | None:

@@ -30,6 +30,7 @@ from typing import Any
 from aiohttp import web
 
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.pacing import SendPace
 
 SEND_PATH = "/v3.0/oa/message/cs"
 OAUTH_PATH = "/v4/oa/access_token"
@@ -83,6 +84,7 @@ class FakeZalo(LoopbackServer):
         self._expired_waiters = 0
         self._expired_barrier: int | None = None
         self._barrier_event = asyncio.Event()
+        self.pace = SendPace()  # `limit_rate()`, `close_window()`; accepted messages per user in `pace.counts`
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     client_max_size = 4 * 1024 * 1024
@@ -110,6 +112,18 @@ class FakeZalo(LoopbackServer):
     def fail_code(self, code: int, *, times: int | None = 1) -> None:
         """Answer the next `times` sends with HTTP 200 and `{"error": code}` (-32, -230, -232…)."""
         self._rules.setdefault("send", []).append(_Rule("code", times, code=code))
+
+    def limit_rate(self, per_second: float | None) -> None:
+        """Answer sends beyond `per_second` in any second with error -32 (None: no limit)."""
+        self.pace.limit(per_second)
+
+    def close_window(self, user_id: str) -> None:
+        """Refuse every send to `user_id` with error -230 (outside the consultation window)."""
+        self.pace.closed.add(user_id)
+
+    def per_recipient(self) -> dict[str, int]:
+        """How many messages were accepted per user."""
+        return dict(self.pace.counts)
 
     def stall(self, endpoint: str = "send", *, seconds: float | None = None, times: int | None = 1,
               after: int = 0) -> None:
@@ -241,10 +255,19 @@ class FakeZalo(LoopbackServer):
             rec.outcome = f"error:{coded.code}"
             self._record(rec)
             return web.json_response({"error": coded.code, "message": "failure injected"})
+        user_id, text = body["recipient"]["user_id"], body["message"]["text"]
+        if str(user_id) in self.pace.closed:
+            rec.outcome = "error:-230"
+            self._record(rec)
+            return web.json_response({"error": -230, "message": "Outside the consultation window"})
+        if not self.pace.allow():
+            rec.outcome = "error:-32"
+            self._record(rec)
+            return web.json_response({"error": -32, "message": "Exceeded rate limit"})
         if self.on_send is not None:
             self.on_send(token, body)
-        user_id, text = body["recipient"]["user_id"], body["message"]["text"]
         self.delivered.append((user_id, text))
+        self.pace.accepted(str(user_id))
         self._record(rec)
         return web.json_response({"error": 0, "message": "Success",
                                   "data": {"message_id": f"mid{next(self._counter)}", "user_id": user_id}})

@@ -190,7 +190,8 @@ def test_each_command_is_declared_once_and_parses_to_its_handler() -> None:
     table = {area.name: [command.name for command in area.commands] for area in AREAS}
     assert table == {"content": ["build", "check-built", "check", "export", "import"],
                      "topic": ["list", "show", "add", "edit"], "model": ["train", "deploy"],
-                     "review": ["list", "assign", "new-topic", "dismiss", "purge"]}
+                     "review": ["list", "assign", "new-topic", "dismiss", "purge"], "report": ["report"],
+                     "broadcast": ["create", "approve", "cancel", "status", "list"]}
     handlers = [command.handler for area in AREAS for command in area.commands]
     assert len(set(handlers)) == len(handlers)
     assert build_parser().parse_args(["review", "dismiss", "3"]).handler is dismiss_command
@@ -213,4 +214,4 @@ def test_python_m_bot_help_runs() -> None:
     done = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True, check=False,
                           cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr
-    assert "{content,topic,model,review}" in done.stdout and "docs/staff-guide.md" in done.stdout
+    assert "{content,topic,model,review,broadcast,report}" in done.stdout and "docs/staff-guide.md" in done.stdout

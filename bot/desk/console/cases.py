@@ -28,9 +28,11 @@ from bot.desk.console.case_tools import tools_context
 from bot.desk.console.pages import redirect, render
 from bot.desk.inputs import path_id, read_form
 from bot.outbox.models import DEAD, PENDING, SENT, SKIPPED, OutboxItem
+from bot.outreach.subscriptions import allow_despite_case, get_subscription
 from bot.timeutil import aware, vn_time
 
 CHOOSE_OUTCOME = "Hãy chọn kết quả xử lý (và ghi chú nếu cần) trước khi đóng ca."
+ALLOWED = "Đã cho phép người này nhận tin Tháng hành động dù đang có ca."
 QUEUED = ("Tin nhắn đã vào hàng gửi tới người dân. Trạng thái gửi hiện ngay dưới tin nhắn trong «Lịch sử ca».")
 # The history entries whose messages to the resident are followed, by the key prefix of their outbox rows.
 SENT_BY = {"counselor_reply": "reply", "claimed": "claimed", "resolved": "resolved"}
@@ -117,8 +119,10 @@ async def _case_context(request: web.Request) -> dict[str, Any]:
 
 @require_role("counselor")
 async def case_page(request: web.Request) -> web.Response:
-    """GET /cases/{id}."""
+    """GET /cases/{id} (with the resident's broadcast subscription, for the counselor's override)."""
     context = await _case_context(request)
+    found = await asyncio.to_thread(get_subscription, request.app[keys.STORE].engine, context["case"].sender_id)
+    context["subscription"] = found if found and found.active else None
     return await asyncio.to_thread(render, request, "case.html", **context)
 
 
@@ -160,9 +164,24 @@ def _action(name: str) -> Callable[[web.Request], Any]:
     return handler
 
 
+@require_role("counselor")
+async def allow_broadcasts(request: web.Request) -> web.StreamResponse:
+    """POST /cases/{id}/allow-broadcasts: the subscribed resident receives campaign broadcasts despite the case."""
+    case_id = _case_id(request)
+    user = current_user(request)
+    assert user is not None
+    store = request.app[keys.STORE]
+    case = await asyncio.to_thread(store.get, case_id)
+    if case is None:
+        raise web.HTTPNotFound(text="Không tìm thấy ca này.")
+    found = await asyncio.to_thread(allow_despite_case, store.engine, case.sender_id, user.username)
+    raise redirect(f"/cases/{case_id}#tin-chien-dich", ALLOWED if found else "Người này chưa đăng ký nhận tin.")
+
+
 def setup_cases(app: web.Application) -> None:
     """Mount the case pages and their actions."""
     app.router.add_get("/cases/{case_id:\\d+}", case_page)
     app.router.add_get("/cases/{case_id:\\d+}/live", case_live)
+    app.router.add_post("/cases/{case_id:\\d+}/allow-broadcasts", allow_broadcasts)
     for name in ("claim", "resolve", "reply", "note"):
         app.router.add_post(f"/cases/{{case_id:\\d+}}/{name}", _action(name))

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from bot.staff.cli.broadcast import AREA as BROADCAST
 from bot.staff.cli.content import AREA as CONTENT
 from bot.staff.cli.model import AREA as MODEL
+from bot.staff.cli.report import AREA as REPORT
 from bot.staff.cli.review import AREA as REVIEW
 from bot.staff.cli.tool import Tool
 from bot.staff.cli.topics import AREA as TOPIC
 
-AREAS = (CONTENT, TOPIC, MODEL, REVIEW)
+AREAS = (CONTENT, TOPIC, MODEL, REVIEW, BROADCAST, REPORT)
 
 
 def build_parser() -> argparse.ArgumentParser:
