@@ -71,7 +71,8 @@ def _f1_table(gold: list[str], pred: list[str]) -> tuple[dict[str, dict[str, flo
     return table, round(macro, 4)
 
 
-async def _parse_all(model_path: str, texts: list[str]) -> tuple[list[dict[str, Any]], float]:
+async def parse_all(model_path: str, texts: list[str]) -> tuple[list[dict[str, Any]], float]:
+    """Parse every text with the model; the parses and the mean seconds per parse."""
     from rasa.core.agent import load_agent
 
     agent = await load_agent(model_path=model_path)
@@ -143,7 +144,7 @@ def evaluate(model_path: str, data_path: str | Sequence[str], content: Path = CO
     """Evaluate a trained model on one or several held-out files; returns every figure of the report."""
     paths = [data_path] if isinstance(data_path, str | Path) else list(data_path)
     items = load_messages(paths)
-    parses, latency = asyncio.run(_parse_all(model_path, [m["text"] for m in items]))
+    parses, latency = asyncio.run(parse_all(model_path, [m["text"] for m in items]))
     result = figures(items, parses, Library.load(content))
     return {"model": model_path, "data": ", ".join(str(p) for p in paths), **result,
             "mean_parse_ms": round(latency * 1000, 1)}

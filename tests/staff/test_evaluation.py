@@ -121,7 +121,7 @@ def test_the_command_line_takes_several_data_files(tmp_path: Path, monkeypatch: 
         seen.extend(texts)
         return [parse("report_violence", "urgent", "danger_now"), parse("other_language", "calm")], 0.001
 
-    monkeypatch.setattr(evaluation, "_parse_all", fake_parse_all)
+    monkeypatch.setattr(evaluation, "parse_all", fake_parse_all)
     out, figures = tmp_path / "report.md", tmp_path / "figures.json"
     assert evaluation.main(["--model", "m", "--data", str(first), "--data", str(second), "--out", str(out),
                             "--json", str(figures)]) == 0
