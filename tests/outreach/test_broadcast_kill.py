@@ -98,7 +98,10 @@ async def test_kill9_mid_broadcast_then_resume_without_duplicates(tmp_path: Path
     sent = {s for s, (status, _) in outcome.items() if status == "sent"}
     assert sent | interrupted == set(senders)
     assert 1 <= len(interrupted) <= 8  # at most the deliveries under way at the kill
-    assert sent == set(after), "every recipient marked sent got the message, and nobody else"
+    assert sent <= set(after), "every recipient marked sent got the message"
+    # A message on the wire at the kill may have arrived: its outcome is unknown, so it is `interrupted`, never
+    # resent. Whoever got a message without being marked sent is one of those, and nobody else.
+    assert set(after) - sent <= interrupted
     st = bc.status(engine, broadcast_id)
     assert (st.recipients, st.sent, st.failed, st.pending) == (len(senders), len(sent), len(interrupted), 0)
     assert "Mời bạn tham gia" not in desk.log(), "no message text in the desk's log"
