@@ -27,7 +27,7 @@ import yaml
 from bot.config import CONTENT_DIR
 from bot.content.faq import load_topics
 from bot.staff.evaluation import full_intent, parse_all
-from bot.text import fold
+from bot.text import fold, has_diacritics
 
 RIGHT, WRONG, UNSURE, ESCALATED = "right", "wrong", "unsure", "escalated"
 UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
@@ -42,11 +42,6 @@ DidYouMean = Callable[[Mapping[str, Any]], "list[str] | None"]
 def load_questions(path: str | Path) -> list[dict[str, Any]]:
     """The questions of a held-out FAQ file."""
     return list(yaml.safe_load(Path(path).read_text(encoding="utf-8"))["questions"])
-
-
-def has_diacritics(text: str) -> bool:
-    """True when the text carries Vietnamese diacritics (folding changes it)."""
-    return fold(text) != text.lower()
 
 
 def judge(question: Mapping[str, Any], parse: Mapping[str, Any], answers: Mapping[str, str],
