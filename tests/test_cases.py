@@ -157,6 +157,15 @@ def test_a_flood_of_new_cases_marks_needs_support_but_never_danger_or_loses_one(
     assert not store.get(calm.id).flood
 
 
+def test_a_flood_on_one_channel_leaves_the_other_channels_unmarked(engine) -> None:
+    store = CaseStore(engine, CaseLimits(flood_threshold=5, flood_window=timedelta(minutes=10)))
+    for i in range(8):
+        store.open_case(_req(sender=f"rest:junk{i}", urgency="needs_support"))
+    assert store.get(store.open_case(_req(sender="rest:more", urgency="needs_support"))[0].id).flood
+    zalo, created = store.open_case(_req(sender="zalo:real", urgency="needs_support"))
+    assert created and not store.get(zalo.id).flood
+
+
 def test_case_limits_come_from_the_environment(monkeypatch) -> None:
     monkeypatch.setenv("CASE_LIMIT_PER_SENDER", "5")
     monkeypatch.setenv("CASE_FLOOD_THRESHOLD", "abc")

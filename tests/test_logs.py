@@ -134,3 +134,20 @@ def test_an_http_request_to_the_bot_api_logs_no_token(clean_logging: None) -> No
         client.post(f"https://api.telegram.org/bot{BOT_TOKEN}/sendMessage?chat_id=1", json={"text": "x"})
     text = out.getvalue()
     assert "HTTP Request" in text and "sendMessage" in text and BOT_TOKEN not in text
+
+
+def test_every_engine_the_code_creates_hides_bound_parameters() -> None:
+    """Each create_engine call under bot/ and scripts/ passes hide_parameters=True (errors would show the text)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    calls = []
+    for path in [*root.joinpath("bot").rglob("*.py"), *root.joinpath("scripts").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) \
+                    == "create_engine":
+                hidden = any(k.arg == "hide_parameters" and getattr(k.value, "value", None) is True
+                             for k in node.keywords)
+                calls.append((f"{path.relative_to(root)}:{node.lineno}", hidden))
+    assert len(calls) >= 5, calls  # the project's engine, the tracker readers (desk, report)
+    assert [where for where, hidden in calls if not hidden] == []

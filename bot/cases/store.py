@@ -3,7 +3,8 @@
 What `open_case` guarantees: the same message id never gives a second case or a second event; a sender with
 an unresolved case gets the message added to it; past `CaseLimits.per_sender` new cases in the window, the
 message joins (and reopens) the sender's latest case; during a flood (`CaseLimits.flood_threshold` new cases
-in the window) a needs-support case is still recorded but marked `flood`. Nothing here decides the hotline
+of one channel in the window) a needs-support case of that channel is still recorded and carded but marked
+`flood`, and its Telegram rows go after every other case's (`bot.outbox.enqueue.case_priority`). Nothing here decides the hotline
 reply: the caller sends it whatever happens to the case.
 """
 
@@ -106,7 +107,7 @@ class CaseStore:
             if active is not None:
                 self._join(s, active, req, now)
                 return active, False
-            flood = req.urgency == NEEDS_SUPPORT and self._flooding(s, now)
+            flood = req.urgency == NEEDS_SUPPORT and self._flooding(s, req.channel, now)
             if flood:
                 log.warning("case flood: a needs-support case is marked flood (channel=%s)", req.channel)
             case = Case(channel=req.channel, sender_id=req.sender_id, urgency=req.urgency, status=OPEN,
@@ -123,9 +124,11 @@ class CaseStore:
             Case.sender_id == sender_id, Case.created_at >= now - self.limits.per_sender_window)).scalar_one()
         return recent >= self.limits.per_sender
 
-    def _flooding(self, s: Session, now: datetime) -> bool:
+    def _flooding(self, s: Session, channel: str, now: datetime) -> bool:
+        # Per channel: a burst through one entry point (say a scripted REST client) leaves the other
+        # channels' residents unmarked, so their cards keep their place ahead of the burst's.
         recent = s.execute(select(func.count()).select_from(Case).where(
-            Case.created_at >= now - self.limits.flood_window)).scalar_one()
+            Case.channel == channel, Case.created_at >= now - self.limits.flood_window)).scalar_one()
         return recent >= self.limits.flood_threshold
 
     def _reopen(self, s: Session, case: Case, now: datetime) -> None:

@@ -27,6 +27,7 @@ from bot.channels.runtime import ChannelRuntime
 from bot.sending.messenger import MessengerSender
 from bot.sending.sender import Sender
 from bot.sending.settings import MessengerSettings
+from bot.tokens import same_secret
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def verify_subscription(settings: MessengerSettings, args: Mapping[str, str]) ->
     mode, token, challenge = args.get("hub.mode"), args.get("hub.verify_token"), args.get("hub.challenge")
     if mode != "subscribe" or token is None or challenge is None:
         return None
-    if not hmac.compare_digest(token.encode("utf-8"), settings.verify_token.encode("utf-8")):
+    if not same_secret(token, settings.verify_token):
         return None
     return challenge
 

@@ -12,7 +12,6 @@ through `bot.sending.telegram.TelegramSender` (on `bot.clients.telegram`: a refu
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +26,7 @@ from bot.outbox.errors import DeliveryError
 from bot.sending.sender import Sender
 from bot.sending.settings import TelegramSettings
 from bot.sending.telegram import TelegramSender
+from bot.tokens import same_secret
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ ATTACHMENTS = (("animation", "gif"), ("sticker", "sticker"), ("photo", "image"),
 def verify_secret(expected: str, headers: Mapping[str, str]) -> bool:
     """True when X-Telegram-Bot-Api-Secret-Token equals the secret set with setWebhook."""
     given = header(headers, SECRET_HEADER)
-    return given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))
+    return same_secret(given, expected)
 
 
 def _command_item(base: dict[str, Any], text: str) -> Item:

@@ -25,6 +25,7 @@ from bot.db.engine import session_factory
 from bot.desk.login_limits import ADDRESS, LoginLimiter, LoginLimits, Refusal
 from bot.desk.models import Account, DeskSession
 from bot.timeutil import Clock, aware
+from bot.tokens import same_secret
 
 ROLES = ("counselor", "supervisor", "staff")
 # A supervisor is a counselor who may also close cases others claimed.
@@ -157,8 +158,7 @@ class SessionManager:
     def login_csrf_ok(self, request: web.Request, token: str) -> bool:
         """True when the form token matches the login cookie."""
         nonce = request.cookies.get(LOGIN_COOKIE)
-        return bool(nonce and token) and hmac.compare_digest(self._digest("login", nonce).encode("utf-8"),
-                                                             token.encode("utf-8"))
+        return bool(nonce) and same_secret(token, self._digest("login", nonce))
 
     # ---- device cookies: a browser where an account logged in before ------------------------------
     def device_token(self, username: str) -> str:
@@ -176,7 +176,7 @@ class SessionManager:
         age = self.clock.now().timestamp() - int(issued)
         if not -60 <= age <= DEVICE_LIFETIME.total_seconds():
             return False
-        return hmac.compare_digest(self._digest("device", f"{username}:{issued}").encode(), mac.encode("utf-8"))
+        return same_secret(mac, self._digest("device", f"{username}:{issued}"))
 
     # ---- the password check, behind the brake ------------------------------------------------------
     async def login(self, username: str, password: str, address: str, device: str | None = None) -> LoginResult:

@@ -9,7 +9,6 @@ fails, so Telegram does not redeliver it forever.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from typing import Any
 
@@ -25,6 +24,7 @@ from bot.db.engine import session_factory
 from bot.desk import keys
 from bot.desk.health import delivery_health, public_view, summarize
 from bot.desk.inputs import parse_id, read_json
+from bot.tokens import same_secret
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,7 @@ def bearer_ok(request: web.Request, token: str) -> bool:
     """Constant-time check of `Authorization: Bearer <token>`."""
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    # Bytes, not str: compare_digest refuses a non-ASCII str (a garbage header must be a 401, not a 500).
-    return bool(token) and scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode("utf-8"),
-                                                                             token.encode("utf-8"))
+    return scheme.lower() == "bearer" and same_secret(given.strip(), token)
 
 
 @web.middleware
@@ -133,7 +131,7 @@ async def telegram_webhook(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     expected = request.app[keys.SETTINGS].effective_webhook_secret
-    if not hmac.compare_digest(given.encode(), expected.encode()):
+    if not same_secret(given, expected):
         log.warning("rejected a Telegram webhook call with a wrong secret token")
         return web.json_response({"error": "forbidden"}, status=403)
     try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ from aiohttp import web
 from bot.desk import keys
 from bot.desk.accounts import SESSION_COOKIE, CurrentUser, has_role
 from bot.desk.inputs import read_form
+from bot.tokens import same_secret
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 USER_KEY = "desk_user"
@@ -39,7 +39,7 @@ def signed_in(request: web.Request) -> CurrentUser:
 def csrf_ok(request: web.Request, user: CurrentUser, form: Any) -> bool:
     """True when a POST carries the session's CSRF token (form field or X-CSRF-Token header)."""
     given = request.headers.get("X-CSRF-Token") or (form.get("csrf_token") if form is not None else None) or ""
-    return isinstance(given, str) and hmac.compare_digest(given.encode(), user.csrf_token.encode())
+    return same_secret(given, user.csrf_token)
 
 
 def require_role(*roles: str) -> Callable[[Handler], Handler]:

@@ -76,9 +76,9 @@ def tracker_engine(url: str | None) -> Engine | None:
         path = url[len("sqlite:///"):]
         if path and path != ":memory:":
             path = str(Path(path).resolve())
-            return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", future=True,
+            return create_engine(f"sqlite:///file:{path}?mode=ro&uri=true", future=True, hide_parameters=True,
                                  connect_args={"check_same_thread": False, "timeout": 5})
-    return create_engine(url, future=True, pool_pre_ping=True)
+    return create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 class TranscriptReader:

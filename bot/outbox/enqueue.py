@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.cases.models import DANGER_NOW, Case
-from bot.outbox.models import PENDING, PRIORITY_DANGER, PRIORITY_NORMAL, OutboxItem
+from bot.outbox.models import PENDING, PRIORITY_DANGER, PRIORITY_FLOOD, PRIORITY_NORMAL, OutboxItem
 
 CARD = "tg_card"
 
@@ -32,9 +32,11 @@ def enqueue(s: Session, *, key: str, kind: str, lane: str, payload: dict[str, An
 
 
 def case_priority(s: Session, case_id: int | None) -> int:
-    """The priority of a case's Telegram rows: danger-now cases first."""
+    """The priority of a case's Telegram rows: danger-now cases first, cases opened during a flood last."""
     case = s.get(Case, case_id) if case_id is not None else None
-    return PRIORITY_DANGER if case is not None and case.urgency == DANGER_NOW else PRIORITY_NORMAL
+    if case is not None and case.urgency == DANGER_NOW:
+        return PRIORITY_DANGER
+    return PRIORITY_FLOOD if case is not None and case.flood else PRIORITY_NORMAL
 
 
 def queue_card(s: Session, case_id: int, now: datetime) -> bool:

@@ -14,6 +14,7 @@ from bot.timeutil import utcnow
 PENDING, SENT, SKIPPED, DEAD = "pending", "sent", "skipped", "dead"
 # Higher goes first: a danger-now case's Telegram rows, then what reaches a resident, then everything else.
 PRIORITY_DANGER, PRIORITY_RESIDENT, PRIORITY_NORMAL = 2, 1, 0
+PRIORITY_FLOOD = -1  # the Telegram rows of a case opened during a flood of new cases: after everything else
 
 
 class OutboxItem(Base):

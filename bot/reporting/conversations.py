@@ -60,8 +60,8 @@ def open_tracker(url: str | None) -> Engine | None:
         if not path or path == ":memory:" or not Path(path).exists():
             return None
         return create_engine(f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true", future=True,
-                             connect_args={"check_same_thread": False, "timeout": 5, "uri": True})
-    return create_engine(url, future=True, pool_pre_ping=True)
+                             hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 5, "uri": True})
+    return create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
 
 
 def question_of(intent: str | None, raw: str | None) -> str | None:

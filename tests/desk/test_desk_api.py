@@ -80,6 +80,24 @@ async def test_a_garbage_bearer_is_a_401_not_a_500(aiohttp_client, engine) -> No
     assert (await client.get("/api/cases", headers={"Authorization": f"Bearer {TOKEN}"})).status == 200
 
 
+async def _raw_get(client, path: str, header: bytes) -> bytes:
+    """GET `path` with a raw Authorization header (bytes as a client like `requests` sends them: latin-1)."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(b"GET " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: "
+                 + header + b"\r\n\r\n")
+    await writer.drain()
+    status = await reader.readline()
+    writer.close()
+    return status
+
+
+async def test_a_bearer_that_is_not_utf8_is_a_401_not_a_500(aiohttp_client, engine) -> None:
+    client = await aiohttp_client(create_app(desk_runtime(engine), TOKEN))
+    for path in ("/api/cases", "/health"):
+        for header in (b"Bearer \xe9", b"Bearer \xff\xfe" + TOKEN.encode(), b"Bearer \xed\xa0\x80"):
+            assert (await _raw_get(client, path, header)).split()[1] == b"401", (path, header)
+
+
 @pytest.fixture
 def spool_file(tmp_path: Path, monkeypatch) -> Path:
     """The spool the desk looks at, in a temporary directory."""

@@ -75,6 +75,33 @@ async def test_rasa_refusing_the_token_does_not_hold_a_counselor_reply(engine, t
         await rasa.stop()
 
 
+async def test_rasa_down_does_not_hold_a_counselor_reply(engine, tmp_path) -> None:
+    """Rasa not listening at all (connection refused, as during a restart): the reply still reaches the resident."""
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    http = aiohttp.ClientSession()
+    outbound = FakeOutbound()
+    app = create_app(desk_runtime(engine), API_TOKEN, settings=desk_settings(None), outbound=outbound,
+                     rasa=RasaClient(http, dead_url, "any-token"))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        case_id = open_case(engine, sender="zalo:78")
+        commands = app[keys.COMMANDS]
+        lan = Actor("desk:lan", "Chị Lan")
+        assert commands.claim(case_id, lan, "test").ok
+        assert commands.reply(case_id, lan, SECRET_TEXT, "test").ok
+        await eventually(lambda: ("zalo:78", SECRET_TEXT, True) in outbound.sent, timeout=3)
+        pending = [r for r in rows(engine, "rasa:") if r.status != SENT]
+        assert pending and all(r.lane == "rasa:zalo:78" for r in pending)  # the transcript write waits, alone
+    finally:
+        await runner.cleanup()
+        await http.close()
+
+
 class RefusingRasa(RecordingRasa):
     """A Rasa that always refuses the desk's token."""
 

@@ -156,3 +156,31 @@ async def test_a_hanging_telegram_never_takes_the_slots_of_the_pushes_to_residen
         hang.set()
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
+
+
+async def test_cards_of_a_flood_wait_behind_an_ordinary_case_opened_after_it(engine) -> None:
+    """The global brake: above the flood threshold of a channel its new needs-support cases are still recorded
+    and carded, but their cards go after every other case's (a burst cannot push a real resident's card down)."""
+    from bot.cases.store import CaseLimits
+    from bot.outbox.models import PRIORITY_FLOOD
+
+    flooding = CaseStore(engine, CaseLimits(flood_threshold=3, flood_window=timedelta(minutes=10)))
+    burst = [flooding.open_case(CaseRequest(channel="rest", sender_id=f"rest:burst-{n}", urgency="needs_support",
+                                            message="rác", reasons=("spam",)))[0].id for n in range(40)]
+    flooded = [i for i in burst if flooding.get(i).flood]
+    assert len(flooded) == 37
+    real = CaseStore(engine).open_case(CaseRequest(channel="zalo", sender_id="zalo:real", urgency="needs_support",
+                                                   message="Tôi cần nói chuyện", reasons=("cần hỗ trợ",)))[0].id
+    with session_factory(engine)() as s:
+        assert {s.execute(select(OutboxItem.priority).where(OutboxItem.dedup_key == f"card:{i}")).scalar_one()
+                for i in flooded} == {PRIORITY_FLOOD}
+    order: list[str] = []
+    dispatcher = Dispatcher(engine, ManualClock(utcnow() + timedelta(seconds=1)), {"tg_card": recorder(order)},
+                            concurrency=1)
+    while len(order) < len(burst) + 1:
+        before = len(order)
+        await dispatcher.run_once()
+        if len(order) == before:
+            break
+    assert len(order) == len(burst) + 1  # nothing lost: every card goes out
+    assert order.index(f"tg:{real}") < min(order.index(f"tg:{i}") for i in flooded)
