@@ -131,8 +131,20 @@ class ActionUpcomingEvents(Action):
         rt = process_runtime()
         province, events = province_of(tracker)
         dispatcher.utter_message(text=replies.events_reply(rt.library, province, rt.today()))
+        if not rt.library.events.upcoming(province.current if province else None, rt.library.provinces, rt.today()):
+            await _keep_for_review(rt, tracker, "ask_events", "not_on_file")
         await offer_subscription(dispatcher, tracker)
         return events
+
+
+async def _keep_for_review(rt: Any, tracker: Tracker, intent: str, reason: str) -> None:
+    """Put the resident's question in the staff review queue; never fails the reply."""
+    msg = tracker.latest_message
+    try:
+        await asyncio.to_thread(review_queue.record_unanswered, rt.store, tracker.sender_id, msg.get("text") or "",
+                                intent, (msg.get("intent") or {}).get("confidence"), reason)
+    except Exception:
+        log.warning("review queue unavailable; the question on a local event was not kept")
 
 
 class ActionDeleteData(Action):

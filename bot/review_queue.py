@@ -24,7 +24,7 @@ from bot.triage import assess
 
 PENDING, ASSIGNED, NEW_TOPIC, DISMISSED = "pending", "assigned", "new_topic", "dismissed"
 REASON_LABELS = {"low_confidence": "độ tin cậy thấp", "out_of_scope": "ngoài phạm vi", "fallback": "không hiểu",
-                 "unhelpful": "người dân báo chưa hữu ích"}
+                 "unhelpful": "người dân báo chưa hữu ích", "not_on_file": "chưa có trong nội dung"}
 PLACEHOLDERS = (NAME_MASK, "[số điện thoại]", "[email]")
 
 

@@ -26,6 +26,7 @@ import yaml
 
 from bot.config import CONTENT_DIR
 from bot.content.faq import load_topics
+from bot.nlu.faq_choice import offered_topics
 from bot.staff.evaluation import full_intent, parse_all
 from bot.text import fold, has_diacritics
 
@@ -97,7 +98,8 @@ def _shares(counts: Counter) -> dict[str, Any]:
 
 def render(result: Mapping[str, Any]) -> str:
     """The figures as Markdown."""
-    lines = ["# FAQ evaluation", "", f"{result['questions']} questions.", "",
+    lines = ["# FAQ evaluation", "", f"{result['questions']} questions; \"did you mean\" options named the right "
+             f"topic for {result['options_named_the_topic']} of them (counted as not sure).", "",
              "| split | n | right facts | wrong answer | not sure | escalated |", "|---|---|---|---|---|---|"]
     for name, s in result["splits"].items():
         lines.append(f"| {name} | {s['n']} | " + " | ".join(f"{100 * (s[o] or 0):.1f}%" for o in (RIGHT, WRONG, UNSURE,
@@ -124,14 +126,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", default="tests/eval/faq_heldout.yml")
     parser.add_argument("--out", default="var/reports/faq-eval.md")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--no-did-you-mean", action="store_true",
+                        help="judge the top topic as if the assistant always answered it (no \"did you mean\")")
     args = parser.parse_args(argv)
-    result = evaluate(args.model, args.data)
+    result = evaluate(args.model, args.data, did_you_mean=None if args.no_did_you_mean else offered_topics)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(render(result), encoding="utf-8")
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
     for name, s in result["splits"].items():
         print(f"{name}: n={s['n']} right={s[RIGHT]} wrong={s[WRONG]} unsure={s[UNSURE]} escalated={s[ESCALATED]}")
+    print(f"did-you-mean options that named the right topic: {result['options_named_the_topic']}")
     return 0
 
 

@@ -98,6 +98,29 @@ async def test_events_in_kon_tum(dispatcher, domain, services: Runtime) -> None:
     assert "Ngọc Hồi" in dispatcher.messages[0]["text"]
 
 
+async def test_a_local_event_not_on_file_is_said_so_and_kept_for_staff(dispatcher, domain, services: Runtime) -> None:
+    from bot.review_queue import ReviewItem
+
+    text = "đi bộ đồng hành ở Trà Vinh năm nay xuất phát ở đâu"
+    await ActionUpcomingEvents().run(dispatcher, make_tracker(text, "ask_events"), domain)
+    assert "chưa có thông tin về sự kiện sắp tới ở Trà Vinh" in dispatcher.messages[0]["text"]
+    assert "Hội Liên hiệp Phụ nữ xã/phường" in dispatcher.messages[0]["text"]
+    with session_factory(services.store.engine)() as s:
+        [item] = s.execute(select(ReviewItem)).scalars().all()
+    assert (item.text, item.reason, item.intent) == (text, "not_on_file", "ask_events")
+
+
+async def test_an_upcoming_event_on_file_is_not_sent_to_review(dispatcher, domain, services: Runtime,
+                                                              monkeypatch) -> None:
+    from bot.review_queue import ReviewItem
+
+    [launch] = services.library.events.items  # the 2022 launch, moved into the future for this test
+    monkeypatch.setattr(type(services.library.events), "upcoming", lambda self, *a, **k: [launch])
+    await ActionUpcomingEvents().run(dispatcher, make_tracker("Sắp tới ở Kon Tum có sự kiện gì?", "ask_events"), domain)
+    with session_factory(services.store.engine)() as s:
+        assert s.execute(select(ReviewItem)).scalars().all() == []
+
+
 async def test_delete_data_records_request(dispatcher, domain, services: Runtime) -> None:
     assert await ActionDeleteData().run(dispatcher, make_tracker("có", "affirm"), domain) == []
     with session_factory(services.store.engine)() as s:
