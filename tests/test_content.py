@@ -25,7 +25,9 @@ def test_theme_known_year(library: Library) -> None:
 
 def test_theme_unknown_year_says_so_and_gives_latest(library: Library) -> None:
     answer = library.campaign.theme_answer(2026)
-    assert "chưa có thông tin" in answer and "năm 2022" in answer
+    latest = library.campaign.latest_theme()
+    assert latest is not None and latest.year < 2026
+    assert "chưa có thông tin" in answer and f"năm {latest.year}: “{latest.theme}”" in answer
 
 
 def test_asked_year() -> None:
