@@ -336,3 +336,28 @@ def test_new_patterns_are_linear_on_200kb(phrase: str) -> None:
 def test_hitting_idioms_do_not_hide_hitting(text: str) -> None:
     for variant in (text, fold(text)):
         assert assess(variant).urgent, variant
+
+
+# Wave 3 of the rules (issue 9's under-covered kinds), in the project's own wording.
+@pytest.mark.parametrize(("text", "level"), [
+    ("chồng bắt tôi quan hệ dù tôi không muốn, vậy có bình thường không", NEEDS_SUPPORT),
+    ("anh ấy cứ đòi quan hệ khi em không đồng ý", NEEDS_SUPPORT),
+    ("ck doa e phai chieu anh ta moi toi", NEEDS_SUPPORT),
+    ("bạn em dạo này hay nghĩ quẩn, nói sống chẳng có ý nghĩa gì", DANGER_NOW),
+    ("lam sao de chet ma khong dau", DANGER_NOW),
+    ("có đứa lấy ảnh em ghép mặt vào clip sex rồi gửi cho người quen", NEEDS_SUPPORT),
+    ("chồng cũ dọa sẽ bắt con đi không cho tôi gặp", NEEDS_SUPPORT),
+])
+def test_wave3_kinds_are_caught(text: str, level: str) -> None:
+    assert assess(text).urgency == level
+    assert assess(fold(text)).urgency == level
+
+
+@pytest.mark.parametrize("text", [
+    "đừng nghĩ quẩn nha mọi người, chuyện thi cử thôi",
+    "vợ chồng quan hệ bao lâu một lần là bình thường",
+    "ghep anh vui cho ban be xem",
+    "ly hôn thì ai được nuôi con",
+])
+def test_wave3_words_in_calm_messages_stay_calm(text: str) -> None:
+    assert assess(text).urgency == NONE

@@ -74,7 +74,10 @@ _RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf | _Then | _Gate]] = [
         r"\buong (?:het|ca|nhieu|mot nam|ca lo|ca vi) (?:vi )?thuoc\b|\buong thuoc (?:sau|chuot|tru sau|diet co)\b|"
         r"\bnhay (?:cau|song|lau|tu tang)\b|\bcat (?:co )?tay\b|\brach tay\b|\bthat co\b|\btreo co\b|"
         r"\b(?:muon|dinh|sap|them|chi muon|thiet) chet(?! cuoi| me| mat| tiet| voi| doi| khiep| di duoc)\b|\bchet cho xong\b|\bchet quach\b|\bchet di cho\b|"
-        r"\bbien mat khoi (?:the gian|cuoc doi)\b|\bkhong con ly do (?:gi )?de song\b|\btu lam hai\b|\btu hai ban than\b|\bsong khong noi\b")),
+        r"\bbien mat khoi (?:the gian|cuoc doi)\b|\bkhong con ly do (?:gi )?de song\b|\btu lam hai\b|\btu hai ban than\b|\bsong khong noi\b|"
+        # "nghĩ quẩn" is the everyday word for suicidal thoughts; "sống (chẳng) có ý nghĩa gì" said of oneself or a friend
+        r"(?<!dung )(?<!khong )(?<!chang )(?<!dung co )\bnghi quan\b|\bsong (?:khong|chang|cha) (?:con )?(?:co )?(?:y nghia|muc dich)\b|\bchet (?:sao|the nao|cach nao) (?:cho )?(?:khong|do|it) dau\b|"
+        r"\b(?:cach|lam sao|lam the nao)(?: de)? chet (?:ma )?(?:khong|ko|chang) (?:dau|ai biet)\b")),
     ("bị giam giữ/mua bán người", DANGER_NOW, _AnyOf(
         re.compile(
             r"(?=\bbi )" + _NOT_GENERIC + r"\bbi (?:nhot|giam giu|giam long|khoa trong|khoa trai|bat coc|canh giu|ban sang|ban qua|lua ban|ban cho|lua sang|lua qua)\b|"
@@ -100,7 +103,8 @@ _RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf | _Then | _Gate]] = [
         r"xo te|quanh (?:toi|em|minh)|da vao bung|doa giet|chui boi|xuc pham|tra tan|bop co|keo toc)\b")),
     ("xâm hại tình dục", NEEDS_SUPPORT, re.compile(
         r"(?=\b(?:hiep|cuong|xam|sam|quay|ep|dong|so|lot) )" + _NEG + r"\b(?:hiep dam|cuong hiep|xam hai|sam so|quay roi|ep quan he|dong cham|so mo|so soang|lot do) (?:toi|em|con|chau|minh|be|con gai|chi toi|ban toi|em gai)\b|"
-        r"\bep (?:toi|em|con|chau|minh) (?:quan he|lam chuyen do|ngu voi)\b|"
+        r"\b(?:ep|bat|buoc|cuong ep|ep buoc|danh|doa) (?:toi|em|con|chau|minh|tui|vo|chi)(?: phai)? (?:quan he|lam chuyen do|lam chuyen ay|ngu voi|chieu (?:anh|ong|han|chong))\b|"
+        r"\bquan he (?:khi|luc|trong khi|du) (?:toi|em|minh|tui|vo|chi)(?: \w+)? (?:khong|ko|chang) (?:muon|dong y|chiu)\b|"
         r"\b(?:om hon|om ap|so vao nguoi|so soang|so mo|ga gam|du vao nha|lot quan|lot do|quay len|quay trom)"
         r"(?: (?:toi|em|con|chau|minh|be|chi))?\b")),
     ("cưỡng ép kết hôn", NEEDS_SUPPORT, re.compile(
@@ -111,6 +115,8 @@ _RULES: list[tuple[str, str, re.Pattern[str] | _AnyOf | _Then | _Gate]] = [
         r"\bbat (?:toi|em|minh|tui) (?:phai )?nghi (?:viec|lam|hoc)\b|"
         r"\b(?:kiem tra|xem|coi|theo doi) (?:\w+ )?camera (?:\w+ ){0,2}?(?:xem|coi|theo doi) (?:toi|em|minh|tui)\b|\bdoa(?: \w+){0,6} (?:lam nhuc|bo|danh|duoi|to cao|tu mat)\b|"
         r"\b(?:tong tien|doa (?:tung|phat tan|dang|gui)(?: (?:anh|clip|video|len mang|len face|len facebook))?|phat tan (?:anh|clip)|anh nong cua (?:toi|em|minh)|bi theo doi|bi rinh|bi doa)\b|"
+        r"\bghep (?:anh|mat|hinh|mat toi|mat em|anh toi|anh em)(?: \w+){0,5} (?:doi truy|khieu dam|nong|sex|nude|clip nong|phim nguoi lon)\b|"
+        r"\bdoa (?:se )?(?:bat|cuop|dem|giu|mang) (?:\w+ )?con (?:di|ve|khong cho|luon)?|"
         r"\b(?:khong cho|cam) (?:toi|em|minh|con|chau) (?:tien|dong nao|dong xu|xu nao|mot dong|mot xu|di lam|di hoc|ra khoi nha|ra ngoai|ve nha|ve que|ve tham|gap|"
         r"lien lac|dung dien thoai|an|di dau)\b|\btich thu (?:dien thoai|giay to|tien|dt)\b|\bthu (?:het )?(?:giay to|ho chieu)\b|"
         r"\bdi dau cung phai (?:chup|bao cao|xin phep|gui)\b|\bkiem soat (?:dinh vi|dien thoai|tien|moi)\b|"
