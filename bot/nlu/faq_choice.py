@@ -9,7 +9,8 @@ own confidence, and returns a `Choice`:
 
 Guarantees: pure (no I/O, never raises on missing or malformed parse data); every topic a `Choice` names is a
 `faq/<topic>` key taken from the ranking, so an ASK never offers anything but FAQ topics; the ranking is read
-best first whatever order it came in. How the thresholds were chosen: docs/nlu-pipeline.md ("Did you mean").
+best first whatever order it came in. The thresholds are chosen by `python -m bot.staff.calibrate_faq` on
+tests/calibration/ (never on an evaluation file); the figures are in docs/nlu-pipeline.md ("Did you mean").
 """
 
 from __future__ import annotations
@@ -22,15 +23,21 @@ ANSWER, ASK, NOT_ON_FILE = "answer", "ask", "not_on_file"
 FAQ_PREFIX = "faq/"
 MAX_OPTIONS = 3
 
-# Thresholds, chosen without any evaluation file, from the model's parses of questions written for this purpose (own
-# paraphrases of each topic with and without diacritics, questions the content cannot answer, and the training
-# examples); that working set was not kept. What they give on the independent held-out questions is measured by
-# `make eval-faq` and recorded in docs/nlu-pipeline.md ("Did you mean"); they were not tuned on it.
-NOT_ON_FILE_BELOW = 0.40  # best topic under this: the content most likely cannot answer
-ANSWER_FROM = 0.70        # best topic at least this sure ...
-ANSWER_MARGIN = 0.25      # ... and this far ahead of the second (a guard for rankings where two topics score high)
-INTENT_SURE = 0.60        # the classifier unsure the message is an FAQ question at all: ask, do not answer
-OPTION_MIN = 0.05         # the third topic is offered only when its confidence reaches this (else two options)
+@dataclass(frozen=True)
+class Thresholds:
+    """When to answer, ask or say "not on file" (values: docs/nlu-pipeline.md, "Did you mean")."""
+
+    # Chosen by `python -m bot.staff.calibrate_faq` on tests/calibration/ with the model of 2026-12-02 (77 topics):
+    # the most right answers with at most 5% confident wrong ones; see docs/nlu-pipeline.md ("Did you mean").
+    not_on_file_below: float = 0.20  # best topic under this: the content most likely cannot answer
+    answer_from: float = 0.30        # best topic at least this sure ...
+    answer_margin: float = 0.15      # ... and this far ahead of the second
+    intent_sure: float = 0.60        # the classifier unsure the message is an FAQ question at all: ask
+    option_min: float = 0.05         # the third topic is offered only from this confidence (else two options)
+
+
+THRESHOLDS = Thresholds()
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -84,25 +91,26 @@ def intent_confidence(parse: Mapping[str, Any]) -> float:
     return 1.0 if confidence is None else confidence
 
 
-def decide(parse: Mapping[str, Any]) -> Choice:
+def decide(parse: Mapping[str, Any], limits: Thresholds = THRESHOLDS) -> Choice:
     """ANSWER, ASK (2–3 topics) or NOT_ON_FILE for the parse of one message classified `faq`."""
     ranked = ranking_of(parse)
     if not ranked:
         return Choice(NOT_ON_FILE)
     best_key, best = ranked[0]
-    if best < NOT_ON_FILE_BELOW:
+    if best < limits.not_on_file_below:
         return Choice(NOT_ON_FILE, (), best)
     second = ranked[1][1] if len(ranked) > 1 else 0.0
-    if best >= ANSWER_FROM and best - second >= ANSWER_MARGIN and intent_confidence(parse) >= INTENT_SURE:
+    if best >= limits.answer_from and best - second >= limits.answer_margin \
+            and intent_confidence(parse) >= limits.intent_sure:
         return Choice(ANSWER, (best_key,), best)
     if len(ranked) < 2:
         return Choice(ANSWER, (best_key,), best)  # nothing to offer beside it
     options = [ranked[0][0], ranked[1][0]]
-    options += [key for key, confidence in ranked[2:MAX_OPTIONS] if confidence >= OPTION_MIN]
+    options += [key for key, confidence in ranked[2:MAX_OPTIONS] if confidence >= limits.option_min]
     return Choice(ASK, tuple(options), best)
 
 
-def offered_topics(parse: Mapping[str, Any]) -> list[str] | None:
+def offered_topics(parse: Mapping[str, Any], limits: Thresholds = THRESHOLDS) -> list[str] | None:
     """The evaluation hook (`bot.staff.eval_faq`'s `did_you_mean`): the topics offered instead of an answer.
 
     None when the assistant answers (an FAQ topic, or another intent: its own rule answers it); the `faq/<topic>`
@@ -111,7 +119,7 @@ def offered_topics(parse: Mapping[str, Any]) -> list[str] | None:
     intent = parse.get("intent") if isinstance(parse, Mapping) else None
     if not isinstance(intent, Mapping) or intent.get("name") != "faq":
         return None
-    choice = decide(parse)
+    choice = decide(parse, limits)
     if choice.kind == ANSWER:
         return None
     return list(choice.topics) if choice.kind == ASK else []

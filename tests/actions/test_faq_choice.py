@@ -25,15 +25,8 @@ from actions.faq import (
 )
 from bot.config import ROOT
 from bot.db.engine import session_factory
-from bot.nlu.faq_choice import (
-    ANSWER,
-    ASK,
-    NOT_ON_FILE,
-    NOT_ON_FILE_BELOW,
-    Choice,
-    decide,
-    offered_topics,
-)
+from bot.nlu import faq_choice
+from bot.nlu.faq_choice import ANSWER, ASK, NOT_ON_FILE, Choice, Thresholds
 from bot.replies import COUNSELOR
 from bot.review_queue import ReviewItem
 from bot.triage.policy import URGENT
@@ -41,6 +34,18 @@ from bot.triage.policy import decide as triage_decide
 from tests.actions.conftest import make_tracker
 
 PENALTIES, PHYSICAL, REPORT = "faq/dv_penalties", "faq/violence_physical", "faq/where_to_report"
+# The decision's logic is tested with these limits; the calibrated ones in service are checked apart.
+LIMITS = Thresholds(not_on_file_below=0.40, answer_from=0.70, answer_margin=0.25, intent_sure=0.60, option_min=0.05)
+
+
+def decide(parse_: dict[str, Any]) -> Choice:
+    """The decision under the test limits."""
+    return faq_choice.decide(parse_, LIMITS)
+
+
+def offered_topics(parse_: dict[str, Any]) -> list[str] | None:
+    """The evaluation hook under the test limits."""
+    return faq_choice.offered_topics(parse_, LIMITS)
 
 
 def parse(*ranking: tuple[str, float], intent: str = "faq", intent_confidence: float = 0.95,
@@ -74,7 +79,7 @@ def test_a_top_that_is_ahead_but_not_sure_is_asked_about():
 
 
 def test_a_low_top_is_not_on_file():
-    choice = decide(parse((PENALTIES, NOT_ON_FILE_BELOW - 0.01), (PHYSICAL, 0.2)))
+    choice = decide(parse((PENALTIES, LIMITS.not_on_file_below - 0.01), (PHYSICAL, 0.2)))
     assert choice.kind == NOT_ON_FILE and choice.topics == ()
 
 
