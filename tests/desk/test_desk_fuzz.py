@@ -54,11 +54,14 @@ async def send(desk: Any, method: str, path: str, **kwargs: Any) -> tuple[int, s
     A body over the desk's limit is refused from its headers: the desk answers 413 and closes while the client may
     still be writing, so the client can see the connection reset instead. That is the refusal, reported as 413.
     """
+    oversized = _body_size(kwargs.get("data")) > MAX_REQUEST_BYTES
+    if oversized:  # never back into the client's pool: the next request must not meet the reset connection
+        kwargs["headers"] = {**(kwargs.get("headers") or {}), "Connection": "close"}
     try:
         async with desk.http.request(method, desk.url + path, allow_redirects=False, **kwargs) as resp:
             return resp.status, await resp.text(errors="replace")
     except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError):
-        if _body_size(kwargs.get("data")) > MAX_REQUEST_BYTES:
+        if oversized:
             return 413, ""
         raise
 
