@@ -10,7 +10,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import decision_of, faq_answer, language_of, province_of
+from actions.context import decision_of, faq_answer, keep_for_review, language_of, province_of
 from actions.outreach import offer_subscription
 from actions.triage import open_case
 from bot import replies, review_queue
@@ -132,19 +132,11 @@ class ActionUpcomingEvents(Action):
         province, events = province_of(tracker)
         dispatcher.utter_message(text=replies.events_reply(rt.library, province, rt.today()))
         if not rt.library.events.upcoming(province.current if province else None, rt.library.provinces, rt.today()):
-            await _keep_for_review(rt, tracker, "ask_events", "not_on_file")
+            msg = tracker.latest_message
+            await keep_for_review(rt.store, tracker.sender_id, msg.get("text") or "", "ask_events",
+                                  (msg.get("intent") or {}).get("confidence"), "not_on_file")
         await offer_subscription(dispatcher, tracker)
         return events
-
-
-async def _keep_for_review(rt: Any, tracker: Tracker, intent: str, reason: str) -> None:
-    """Put the resident's question in the staff review queue; never fails the reply."""
-    msg = tracker.latest_message
-    try:
-        await asyncio.to_thread(review_queue.record_unanswered, rt.store, tracker.sender_id, msg.get("text") or "",
-                                intent, (msg.get("intent") or {}).get("confidence"), reason)
-    except Exception:
-        log.warning("review queue unavailable; the question on a local event was not kept")
 
 
 class ActionDeleteData(Action):
@@ -198,12 +190,8 @@ class ActionMarkUnhelpful(Action):
         previous = _previous_user_turn(tracker)
         if previous is not None:
             intent = (previous.get("parse_data") or {}).get("intent") or {}
-            try:
-                await asyncio.to_thread(review_queue.record_unanswered, process_runtime().store, tracker.sender_id,
-                                        previous.get("text") or "", intent.get("name"), intent.get("confidence"),
-                                        "unhelpful")
-            except Exception:
-                log.warning("review queue unavailable; the unhelpful answer was not recorded")
+            await keep_for_review(process_runtime().store, tracker.sender_id, previous.get("text") or "",
+                                  intent.get("name"), intent.get("confidence"), "unhelpful")
         return []
 
 

@@ -6,6 +6,8 @@ raises on missing or malformed parse data, and never assesses a message the pipe
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from typing import Any, List
@@ -13,6 +15,7 @@ from typing import Any, List
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 
+from bot import review_queue
 from bot.content.provinces import ProvinceMatch
 from bot.language import detect_language
 from bot.nlu.verdict import read_decision
@@ -112,3 +115,14 @@ def check_is_fresh(tracker: Tracker) -> bool:
     except (TypeError, ValueError):
         return False
     return 0 <= now() - asked <= CHECK_FRESH_SECONDS
+
+
+async def keep_for_review(store: Any, sender_id: str, text: str, intent: str | None, confidence: float | None,
+                          reason: str) -> int | None:
+    """Put a message in the staff review queue off the event loop; None when it was not kept (never raises)."""
+    try:
+        return await asyncio.to_thread(review_queue.record_unanswered, store, sender_id, text, intent, confidence,
+                                       reason)
+    except Exception:
+        logging.getLogger(__name__).warning("review queue unavailable; a %s message was not kept", reason)
+        return None

@@ -18,7 +18,6 @@ reply.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import threading
@@ -30,9 +29,9 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import ActionFallback
-from actions.context import last_action_before_latest, province_of
+from actions.context import keep_for_review, last_action_before_latest, province_of
 from actions.triage import ActionOfferSupport
-from bot import replies, review_queue
+from bot import replies
 from bot.config import CONTENT_DIR
 from bot.content.faq import load_topics
 from bot.content.reloading import content_stamp
@@ -141,12 +140,8 @@ async def not_on_file(dispatcher: CollectingDispatcher, tracker: Tracker, top: s
     """Honest "not on file": whom to ask, the numbers; the question kept for staff (as ActionFallback does)."""
     rt = process_runtime()
     msg = tracker.latest_message
-    kept = None
-    try:
-        kept = await asyncio.to_thread(review_queue.record_unanswered, rt.store, tracker.sender_id,
-                                       msg.get("text") or "", top or "faq", confidence, "not_on_file")
-    except Exception:
-        log.warning("review queue unavailable; the unanswered question was not kept")
+    kept = await keep_for_review(rt.store, tracker.sender_id, msg.get("text") or "", top or "faq", confidence,
+                                 "not_on_file")
     province, events = province_of(tracker)
     head = f"{NOT_ON_FILE_HEAD} {NOT_ON_FILE_KEPT}" if kept is not None else NOT_ON_FILE_HEAD
     dispatcher.utter_message(text=f"{head}\n\n{NOT_ON_FILE_NUMBERS}\n{replies.hotline_block(rt.library, province)}")
