@@ -85,7 +85,8 @@ eval-faq: $(MODEL) ## FAQ held-out questions: right facts, wrong answers, "not s
 	@mkdir -p var/reports
 	$(PY) -m bot.staff.eval_faq --model $(MODEL) --data tests/eval/faq_heldout.yml --out var/reports/faq-eval.md
 
-bench: $(MODEL) ## Desk latency: urgent message → card (p50/p95 alone and under load), the queue page with 5,000 cases, a broadcast to 10,000
+bench: $(MODEL) ## Throughput against a stock Rasa bot (20 senders), the Zalo path, urgent message → card, the queue page, a broadcast
+	$(PY) -m scripts.bench_throughput --model $(MODEL) --senders 20 --turns 15 --rounds 2 --out results/throughput.json
 	$(PY) scripts/bench.py --model $(MODEL) --cases 200 --chatters 20 --queue-cases 5000 --broadcast-recipients 10000 --out results/bench.json
 
 .PHONY: screenshots

@@ -26,6 +26,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
                 "bot.erasure", "bot.retention", "bot.replies_en", "bot.outreach", "bot.reporting")),
     ("base", ("bot.db.base", "bot.db.engine", "bot.content", "bot.text", "bot.triage", "bot.timeutil",
               "bot.senders", "bot.masking", "bot.config", "bot.clients", "bot.nlu", "bot.logsafety", "bot.language", "bot.tokens",
+              "bot.rasa_tuning", "bot.tracker_store",
               "bot.outbox.errors")),  # the delivery vocabulary imports nothing; the clients speak it
 )
 # Package modules holding only a docstring, above several layers: in the base, matched exactly (not as prefixes).

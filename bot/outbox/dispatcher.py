@@ -8,7 +8,8 @@ backoff, and marks a row sent right after the platform accepted it.
 
 Selection is fair: each pass looks at the head of every pending lane (however many rows wait behind
 heads that are failing or backing off) and leases no more due heads than it can start, most urgent
-lane first (a lane is as urgent as its most urgent pending row), oldest first among equals. Lane
+lane first (a lane is as urgent as its most urgent pending row), oldest first among equals. A lease is taken
+with a conditional update, so dispatchers in several processes on one database never deliver a row twice. Lane
 families (`tg`, `tgs`, `res`, `rasa`, `reply`: the part before the first colon) have their own
 `concurrency` slots, so a Telegram outage never holds the pushes to residents and the reverse. Within a
 family more urgent rows go alone: lower ones start when none is due and those started are done or have
@@ -181,9 +182,15 @@ class Dispatcher:
                 family = lane_family(row.lane)
                 if used.get(family, 0) >= self.concurrency or urgency < bar.setdefault(family, urgency):
                     continue
+                # Compare-and-set: of two processes that picked the same head, only one changes the row (on
+                # PostgreSQL the second UPDATE waits for the first and re-checks the lease on the new version).
+                won = s.execute(update(OutboxItem)
+                                .where(OutboxItem.id == row.id, OutboxItem.status == PENDING, free)
+                                .values(lease_until=now + LEASE, lease_owner=self.owner)
+                                .execution_options(synchronize_session=False)).rowcount
+                if not won:
+                    continue
                 used[family] = used.get(family, 0) + 1
-                row.lease_until = now + LEASE
-                row.lease_owner = self.owner
                 taken.append(Delivery(row.id, row.kind, row.lane, row.case_id, json.loads(row.payload or "{}"),
                                       row.attempts, int(urgency or 0)))
             return taken
