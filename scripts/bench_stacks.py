@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,12 +43,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of a live process and all its live descendants (a server and the workers it forked)."""
+    parent: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parent[pid] = int(fields[1])
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    total = 0
+    for pid in ticks:
+        node = pid
+        while node and node != root:
+            node = parent.get(node, 0)
+        if node == root:
+            total += ticks[pid]
+    return total / CLK_TCK
+
+
 @dataclass
 class Procs:
     """Processes of one stack, by name."""
 
     tmp: Path
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+    charged: dict[str, int] = field(default_factory=dict)  # other processes whose CPU counts (databases)
 
     def spawn(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> None:
         """Start one process in its own process group, its output in the temporary directory."""
@@ -56,8 +80,9 @@ class Procs:
                                                 start_new_session=True)
 
     def cpu(self) -> dict[str, float]:
-        """CPU seconds per process."""
-        return {name: cpu_seconds(p.pid) for name, p in self.procs.items()}
+        """CPU seconds per process, with the workers it forked."""
+        groups = {name: p.pid for name, p in self.procs.items()} | self.charged
+        return {name: tree_cpu_seconds(pid) for name, pid in groups.items()}
 
     def alive(self) -> None:
         """Fail fast when a process died."""
@@ -107,6 +132,7 @@ class Target:
     name: str
     url: str
     procs: Procs
+    urls: list[str] = field(default_factory=list)  # every Rasa replica (url is the first)
 
 
 def start_stock(home: Path, tmp: Path) -> Target:
@@ -117,11 +143,13 @@ def start_stock(home: Path, tmp: Path) -> Target:
     return Target("stock", f"http://127.0.0.1:{port}", procs)
 
 
-def start_project(model: Path, tmp: Path, tg: Any, zalo: Any, extra_env: dict[str, str]) -> tuple[Target, dict]:
-    """The project's three processes, as the Procfile starts them, with the Zalo channel on the fake."""
+def start_project(model: Path, tmp: Path, tg: Any, zalo: Any, extra_env: dict[str, str],
+                  replicas: int = 1) -> tuple[Target, dict]:
+    """The project's processes as the Procfile starts them (Rasa `replicas` times), Zalo on the fake."""
     from tests.fakes.telegram_api import FakeTelegram  # noqa: F401  (the fakes' package must be importable)
 
     ports = {"rasa": free_port(), "actions": free_port(), "desk": free_port()}
+    rasa_ports = [ports["rasa"]] + [free_port() for _ in range(replicas - 1)]
     token = secrets.token_urlsafe(16)
     zalo_keys = {"ZALO_APP_ID": zalo.app_id, "ZALO_APP_SECRET": zalo.app_secret,
                  "ZALO_OA_SECRET_KEY": "bench-oa-secret", "ZALO_ACCESS_TOKEN": "AT-1",
@@ -140,10 +168,14 @@ def start_project(model: Path, tmp: Path, tg: Any, zalo: Any, extra_env: dict[st
     procs = Procs(tmp)
     procs.spawn("actions", [str(PYTHON), "-m", "scripts.serve_actions", "--actions", "actions",
                             "--port", str(ports["actions"])], env, ROOT)
-    procs.spawn("rasa", [str(PYTHON), "-m", "scripts.serve_rasa", "--model", str(model), "--port", str(ports["rasa"]),
-                         "--endpoints", env.get("RASA_ENDPOINTS") or "endpoints.yml", "--credentials", "credentials.yml", "--enable-api"], env, ROOT)
+    for number, port in enumerate(rasa_ports, 1):
+        procs.spawn("rasa" if replicas == 1 else f"rasa-{number}",
+                    [str(PYTHON), "-m", "scripts.serve_rasa", "--model", str(model), "--port", str(port), "--endpoints",
+                     env.get("RASA_ENDPOINTS") or "endpoints.yml", "--credentials", "credentials.yml", "--enable-api"],
+                    env, ROOT)
     procs.spawn("desk", [str(PYTHON), "-m", "bot.desk"], env, ROOT)
-    return Target("project", f"http://127.0.0.1:{ports['rasa']}", procs), {"token": token, **zalo_keys}
+    urls = [f"http://127.0.0.1:{port}" for port in rasa_ports]
+    return Target("project", urls[0], procs, urls), {"token": token, **zalo_keys}
 
 
 def start_profiles(target: Target, folder: Path) -> list[subprocess.Popen]:
@@ -170,15 +202,16 @@ def stop_profiles(spies: list[subprocess.Popen]) -> None:
             spy.kill()
 
 
-def start_scaled_servers(tmp: Path) -> tuple[dict[str, str], Any]:
-    """PostgreSQL and Redis on loopback (tests/servers.py) and the project's settings for them; and a stopper."""
+def start_scaled_servers(tmp: Path) -> tuple[dict[str, str], Any, dict[str, int]]:
+    """PostgreSQL and Redis on loopback (tests/servers.py): the project's settings, a stopper, their pids."""
     import sqlalchemy
 
     from tests.servers import Postgres, Redis
 
-    (tmp / "pg").mkdir()
+    # PostgreSQL's own directory: as root the cluster runs as `postgres`, which cannot enter the private tmp.
+    pg_home = Path(tempfile.mkdtemp(prefix="bench-pg-"))
     (tmp / "redis").mkdir()
-    pg, redis = Postgres(tmp / "pg"), Redis(tmp / "redis")
+    pg, redis = Postgres(pg_home), Redis(tmp / "redis")
     pg.init()
     redis.start()
     admin = sqlalchemy.create_engine(pg.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
@@ -189,9 +222,10 @@ def start_scaled_servers(tmp: Path) -> tuple[dict[str, str], Any]:
     def stop() -> None:
         redis.stop()
         pg.stop()
+        shutil.rmtree(pg_home, ignore_errors=True)
 
     tracker_url = f"postgresql://bot@127.0.0.1:{pg.port}/trackers"
     return {"DATABASE_URL": pg.url, "TRACKER_DATABASE_URL": tracker_url, "RASA_ENDPOINTS": "endpoints-scaled.yml",
             "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(pg.port), "TRACKER_DB_NAME": "trackers",
             "TRACKER_DB_USER": "bot", "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(redis.port)}, stop
+            "REDIS_PORT": str(redis.port)}, stop, {"postgres": pg.proc.pid, "redis": redis.proc.pid}

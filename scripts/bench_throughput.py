@@ -262,9 +262,9 @@ async def main_async(args: argparse.Namespace) -> int:
     extra = dict(kv.split("=", 1) for kv in args.project_env)
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp_name:
         tmp = Path(tmp_name)
-        stop_servers = None
+        stop_servers, databases = None, {}
         if args.scaled:
-            scaled_env, stop_servers = start_scaled_servers(tmp)
+            scaled_env, stop_servers, databases = start_scaled_servers(tmp)
             extra = {**scaled_env, "SANIC_WORKERS": str(args.scaled), **extra}
         tg = FakeTelegram(token=f"{random.randint(10**8, 10**9)}:BENCH")
         zalo = FakeZalo(app_id="bench-app", app_secret="bench-app-secret")
@@ -279,6 +279,7 @@ async def main_async(args: argparse.Namespace) -> int:
             if args.project:
                 (tmp / "project").mkdir()
                 project, keys = start_project(model, tmp / "project", tg, zalo, extra)
+                project.procs.charged.update(databases)
                 targets.append(project)
             async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
                 print("starting the stacks…", file=sys.stderr, flush=True)
