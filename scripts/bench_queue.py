@@ -67,7 +67,7 @@ def seed(db_url: str, count: int) -> None:
 def pct(values: list[float], p: float) -> float:
     """Nearest-rank percentile."""
     data = sorted(values)
-    return data[max(0, math.ceil(p * len(data)) - 1)]
+    return data[max(0, math.ceil(p * len(data)) - 1)] if data else float("nan")
 
 
 async def login(http: aiohttp.ClientSession, url: str) -> None:

@@ -204,8 +204,6 @@ def stop_profiles(spies: list[subprocess.Popen]) -> None:
 
 def start_scaled_servers(tmp: Path) -> tuple[dict[str, str], Any, dict[str, int]]:
     """PostgreSQL and Redis on loopback (tests/servers.py): the project's settings, a stopper, their pids."""
-    import sqlalchemy
-
     from tests.servers import Postgres, Redis
 
     # PostgreSQL's own directory: as root the cluster runs as `postgres`, which cannot enter the private tmp.
@@ -214,17 +212,13 @@ def start_scaled_servers(tmp: Path) -> tuple[dict[str, str], Any, dict[str, int]
     pg, redis = Postgres(pg_home), Redis(tmp / "redis")
     pg.init()
     redis.start()
-    admin = sqlalchemy.create_engine(pg.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text("CREATE DATABASE trackers"))
-    admin.dispose()
+    tracker_url = pg.create_database("trackers")
 
     def stop() -> None:
         redis.stop()
         pg.stop()
         shutil.rmtree(pg_home, ignore_errors=True)
 
-    tracker_url = f"postgresql://bot@127.0.0.1:{pg.port}/trackers"
     return {"DATABASE_URL": pg.url, "TRACKER_DATABASE_URL": tracker_url, "RASA_ENDPOINTS": "endpoints-scaled.yml",
             "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(pg.port), "TRACKER_DB_NAME": "trackers",
             "TRACKER_DB_USER": "bot", "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",

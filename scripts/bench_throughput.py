@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import random
 import secrets
@@ -37,6 +36,7 @@ from typing import Any
 
 import aiohttp
 
+from scripts.bench_queue import pct
 from scripts.bench_stacks import (
     ROOT,
     Target,
@@ -96,12 +96,6 @@ async def say(http: aiohttp.ClientSession, target: Target, sender: str, text: st
                          timeout=aiohttp.ClientTimeout(total=60)) as resp:
         resp.raise_for_status()
         return await resp.json()
-
-
-def pct(values: list[float], p: float) -> float:
-    """Nearest-rank percentile."""
-    data = sorted(values)
-    return data[max(0, math.ceil(p * len(data)) - 1)] if data else float("nan")
 
 
 @dataclass

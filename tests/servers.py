@@ -16,17 +16,15 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from scripts.bench_stacks import free_port
 
 
 def missing(what: str) -> None:
@@ -91,6 +89,16 @@ class Postgres:
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("CREATE DATABASE app"))
         engine.dispose()
+
+    def create_database(self, name: str) -> str:
+        """A new empty database on this server; its SQLAlchemy URL."""
+        import sqlalchemy
+
+        admin = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        return f"postgresql://bot@127.0.0.1:{self.port}/{name}"
 
     def start(self) -> None:
         """Start the server on its port (again after `stop` or `kill`)."""
@@ -158,27 +166,28 @@ class Redis:
         self.proc = None
 
 
-@pytest.fixture(scope="session")
-def postgres():
-    """A PostgreSQL server for the session (tests reset what they use)."""
-    home = Path(tempfile.mkdtemp(prefix="test-pg-"))
-    server = Postgres(home)
+@contextmanager
+def throwaway(server_class: type, prefix: str, begin: str) -> Iterator[Any]:
+    """A server in its own temporary directory, begun with method `begin`, stopped and removed afterwards."""
+    home = Path(tempfile.mkdtemp(prefix=prefix))
+    server = server_class(home)
     try:
-        server.init()
+        getattr(server, begin)()
         yield server
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session (tests make their own databases on it)."""
+    with throwaway(Postgres, "test-pg-", "init") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def redis_server():
     """A Redis server for the session."""
-    home = Path(tempfile.mkdtemp(prefix="test-redis-"))
-    server = Redis(home)
-    try:
-        server.start()
+    with throwaway(Redis, "test-redis-", "start") as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(home, ignore_errors=True)

@@ -34,10 +34,7 @@ def where(request, tmp_path) -> dict:
         return {"dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
     server = request.getfixturevalue("postgres")
     name = f"trackers_{secrets.token_hex(4)}"
-    admin = create_engine(server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
+    server.create_database(name)
     return {"dialect": "postgresql", "host": "127.0.0.1", "port": server.port, "username": "bot", "db": name}
 
 

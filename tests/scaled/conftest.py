@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
@@ -15,12 +14,7 @@ from tests.servers import postgres, redis_server  # noqa: F401  (session fixture
 @pytest.fixture
 def pg_url(postgres) -> str:  # noqa: F811
     """A new, empty database on the session's PostgreSQL server."""
-    name = f"app_{secrets.token_hex(4)}"
-    admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return f"postgresql://bot@127.0.0.1:{postgres.port}/{name}"
+    return postgres.create_database(f"app_{secrets.token_hex(4)}")
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from scripts.bench_stacks import ROOT, start_project
+from tests.desk.helpers import eventually
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, signed, text_event
 
@@ -48,24 +49,10 @@ def messages(sender: int) -> list[str]:
     return out
 
 
-async def until(check, timeout: float, what: str) -> None:
-    """Poll `check()` until true."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.5)
-
-
 async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a_sigkill(
         tmp_path: Path, pg_url: str, postgres, redis_server) -> None:
     tracker_db = f"trackers_{secrets.token_hex(4)}"
-    admin = create_engine(postgres.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {tracker_db}"))
-    admin.dispose()
-    env = {"DATABASE_URL": pg_url, "TRACKER_DATABASE_URL": f"postgresql://bot@127.0.0.1:{postgres.port}/{tracker_db}",
+    env = {"DATABASE_URL": pg_url, "TRACKER_DATABASE_URL": postgres.create_database(tracker_db),
            "RASA_ENDPOINTS": "endpoints-scaled.yml", "TRACKER_DB_HOST": "127.0.0.1",
            "TRACKER_DB_PORT": str(postgres.port), "TRACKER_DB_NAME": tracker_db, "TRACKER_DB_USER": "bot",
            "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port),
@@ -122,7 +109,7 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
                     await asyncio.sleep(rnd.uniform(0.2, 0.6))
 
             async def killer() -> None:
-                await until(lambda: handed["total"] >= SENDERS * TURNS // 3, 300, "a third of the load")
+                await eventually(lambda: handed["total"] >= SENDERS * TURNS // 3, timeout=300, interval=0.5)
                 replica = procs.procs["rasa-2"]
                 os.killpg(replica.pid, signal.SIGKILL)
                 replica.wait(timeout=10)
@@ -142,15 +129,15 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
                 rows = inbox()
                 return len(rows) == SENDERS * TURNS and all(r.status == "done" for r in rows)
 
-            await until(all_done, 240, "every accepted message processed")
+            await eventually(all_done, timeout=240, interval=0.5)
 
             def replies() -> list:
                 with app.connect() as conn:
                     return conn.execute(text("SELECT id, dedup_key, lane, status FROM outbox "
                                              "WHERE kind = 'bot_reply' ORDER BY id")).all()
 
-            await until(lambda: all(r.status == "sent" for r in replies()), 120, "every reply sent")
-            await until(lambda: len(zalo.delivered) >= len(replies()), 60, "the fake to receive every reply")
+            await eventually(lambda: all(r.status == "sent" for r in replies()), timeout=120, interval=0.5)
+            await eventually(lambda: len(zalo.delivered) >= len(replies()), timeout=60, interval=0.5)
             await asyncio.sleep(2)  # a second delivery, if any, would arrive now
 
             rows = replies()
@@ -187,7 +174,7 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
             def card_messages() -> list:
                 return [m for m in tg.sent("-100777") if "Nhận ca" in json.dumps(m.buttons(), ensure_ascii=False)]
 
-            await until(lambda: len(card_messages()) >= URGENT_SENDERS, 60, "a card per case")
+            await eventually(lambda: len(card_messages()) >= URGENT_SENDERS, timeout=60, interval=0.5)
             await asyncio.sleep(2)
             assert len(card_messages()) == URGENT_SENDERS  # one card per case, none twice
     finally:
