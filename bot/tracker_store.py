@@ -23,7 +23,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
-from sqlalchemy import event, func, select
+from sqlalchemy import event, text
 
 logger = logging.getLogger(__name__)
 
@@ -57,14 +57,26 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._kept: OrderedDict[str, _Kept] = OrderedDict()
         self._lent: dict[str, _Lent] = {}
         self._cache_size = int(cache_size)
+        table = self.SQLEvent.__table__
+        # Plain statements built once: SQLAlchemy's per-execution cache-key walk of ORM queries cost more than the
+        # queries themselves on SQLite.
+        self._stamp_sql = text(f"SELECT count(id), max(id) FROM {table.name} WHERE sender_id = :sender_id")
+        self._insert_sql = table.insert()
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_commit_settings)
             self.engine.dispose()  # connections opened while creating the tables lack the setting
 
     def _stamp(self, session: Any, sender_id: str) -> Stamp:
-        row = session.execute(select(func.count(self.SQLEvent.id), func.max(self.SQLEvent.id))
-                              .where(self.SQLEvent.sender_id == sender_id)).one()
+        row = session.execute(self._stamp_sql, {"sender_id": sender_id}).one()
         return int(row[0]), row[1]
+
+    def _stored_since_session_start(self, session: Any, tracker: DialogueStateTracker, lent: _Lent | None) -> int:
+        """How many of the tracker's events are stored: Rasa's count query, unless the rows are the lent ones."""
+        if (lent is not None and lent.tracker is tracker and self.max_event_history is None
+                and self._stamp(session, tracker.sender_id) == lent.stamp):
+            # The rows are exactly those the tracker was lent with, and it was lent with all of them.
+            return lent.events
+        return self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The tracker of the latest session: from memory when the stored rows are still the ones saved."""
@@ -85,14 +97,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         lent = self._lent.pop(tracker.sender_id, None)
         await self.stream_events(tracker)
         with self.session_scope() as session:
-            events = list(self._additional_events(session, tracker))
-            for event_ in events:
-                data = event_.as_dict()
-                intent = data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY)
-                session.add(self.SQLEvent(sender_id=tracker.sender_id, type_name=event_.type_name,
-                                          timestamp=data.get("timestamp"), intent_name=intent,
-                                          action_name=data.get("name"), data=json.dumps(data)))
-            session.flush()
+            stored = self._stored_since_session_start(session, tracker, lent)
+            events = list(itertools.islice(tracker.events, stored, None))
+            if events:
+                session.execute(self._insert_sql, [_row(tracker.sender_id, e) for e in events])
             stamp = self._stamp(session, tracker.sender_id) if lent is not None else None
             session.commit()
         logger.debug("Tracker stored to database")
@@ -120,6 +128,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         else:
             self._kept.pop(sender_id, None)
             self._lent.pop(sender_id, None)
+
+
+def _row(sender_id: str, event_: Any) -> dict[str, Any]:
+    """The `events` row Rasa's SQLTrackerStore writes for one event."""
+    data = event_.as_dict()
+    return {"sender_id": sender_id, "type_name": event_.type_name, "timestamp": data.get("timestamp"),
+            "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+            "action_name": data.get("name"), "data": json.dumps(data)}
 
 
 def _sqlite_commit_settings(dbapi_conn: Any, _record: Any) -> None:

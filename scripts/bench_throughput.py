@@ -214,7 +214,7 @@ def report(rounds: list[Round], zalo: dict[str, Any] | None, args: argparse.Name
     by: dict[str, list[dict[str, Any]]] = {}
     for r in rounds:
         by.setdefault(r.stack, []).append(r.summary())
-    med = {name: {key: statistics.median(s[key] for s in rows) for key in ("msgs_per_s", "p50_ms", "p95_ms", "p99_ms",
+    med = {name: {key: round(statistics.median(s[key] for s in rows), 1) for key in ("msgs_per_s", "p50_ms", "p95_ms", "p99_ms",
                                                                           "cpu_ms_per_msg_total")}
            for name, rows in by.items()}
     out: dict[str, Any] = {"senders": args.senders, "turns": args.turns, "rounds": [r.summary() for r in rounds],

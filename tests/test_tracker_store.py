@@ -28,14 +28,22 @@ def state(tracker) -> dict:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def where(request, tmp_path) -> dict:
-    """How to reach one empty tracker database: SQLTrackerStore's keyword arguments."""
-    if request.param == "sqlite":
-        return {"dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
-    server = request.getfixturevalue("postgres")
-    name = f"trackers_{secrets.token_hex(4)}"
-    server.create_database(name)
-    return {"dialect": "postgresql", "host": "127.0.0.1", "port": server.port, "username": "bot", "db": name}
+def new_where(request, tmp_path):
+    """Makes empty tracker databases of one kind: each call gives SQLTrackerStore's keyword arguments for one."""
+    def make() -> dict:
+        name = f"trackers_{secrets.token_hex(4)}"
+        if request.param == "sqlite":
+            return {"dialect": "sqlite", "db": str(tmp_path / f"{name}.db")}
+        server = request.getfixturevalue("postgres")
+        server.create_database(name)
+        return {"dialect": "postgresql", "host": "127.0.0.1", "port": server.port, "username": "bot", "db": name}
+    return make
+
+
+@pytest.fixture
+def where(new_where) -> dict:
+    """How to reach one empty tracker database."""
+    return new_where()
 
 
 def url(where: dict) -> str:
@@ -157,3 +165,46 @@ async def test_sqlite_commits_with_normal_sync_and_keeps_its_connections(tmp_pat
     await started(store)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+
+
+async def test_it_writes_the_rows_rasas_store_writes_even_when_two_writers_interleave(new_where) -> None:
+    clock = {"now": 0.0}
+
+    def at(event):
+        clock["now"] += 1.0
+        event.timestamp = clock["now"]
+        return event
+
+    async def exchange(store, tracker, words: str) -> None:
+        for event in (ActionExecuted("action_listen"), UserUttered(words), SlotSet("province", words),
+                      BotUttered(f"đáp {words}")):
+            tracker.update(at(event))
+        await store.save(tracker)
+
+    async def scenario(store_class) -> list:
+        clock["now"] = 1_000_000.0
+        where = new_where()
+        mine, theirs = store_class(domain=DOMAIN, **where), store_class(domain=DOMAIN, **where)
+        tracker = await mine.get_or_create_tracker(SENDER, append_action_listen=False)
+        for event in (ActionExecuted("action_session_start"), SessionStarted()):
+            tracker.update(at(event))
+        await exchange(mine, tracker, "một")
+        stale = await mine.retrieve(SENDER)
+        await exchange(theirs, await theirs.retrieve(SENDER), "hai")  # between my retrieve and my save
+        await exchange(mine, stale, "ba")
+        await exchange(mine, await mine.retrieve(SENDER), "bốn")
+        await exchange(theirs, await theirs.retrieve(SENDER), "năm")
+        fresh = await mine.retrieve(SENDER)
+        fresh.update(at(ActionExecuted("action_session_start")))
+        fresh.update(at(SessionStarted()))
+        await exchange(mine, fresh, "sáu")
+        await exchange(mine, await mine.retrieve(SENDER), "bảy")
+        for store in (mine, theirs):
+            store.engine.dispose()
+        with create_engine(url(where)).connect() as conn:
+            return conn.execute(text("SELECT type_name, timestamp, intent_name, action_name, data FROM events "
+                                     "WHERE sender_id = :s ORDER BY id"), {"s": SENDER}).all()
+
+    ours, rasas = await scenario(CachedSQLTrackerStore), await scenario(SQLTrackerStore)
+    assert len(ours) > 20
+    assert [tuple(row) for row in ours] == [tuple(row) for row in rasas]
