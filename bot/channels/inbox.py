@@ -5,8 +5,14 @@ platform's message id, so a redelivery is recognised, also after a restart). One
 then claims that sender's events in arrival order under a lease (renewed by a heartbeat; a sweeper
 resumes what a dead worker left), runs `decide_turn`, and queues the replies in the one outbox in
 the same transaction that finishes the event; the runtime's outbox dispatcher sends them in order
-per resident, so a crash mid-send neither loses nor repeats a reply. While the database is down,
-events are kept in memory and answered directly.
+per resident, so a crash mid-send neither loses nor repeats a reply.
+
+While the database is down, events are acknowledged and kept in memory. One the rules find urgent is
+answered at once (the hotline numbers cannot wait); the others wait up to `HOLD_SECONDS` for the
+database, then are answered directly. Replies to a stored event that cannot be queued wait the same way
+(an urgent one is sent at once). As soon as a write succeeds again, the events still waiting move into the
+inbox ahead of anything newer (and are processed as usual, in order), and those already answered are
+recorded as done with their replies as sent, so a redelivery is recognised and nothing is answered twice.
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cases.handoff import forward_resident_message, human_owner
 from bot.channels import store
 from bot.channels.collector import Handler, run_assistant
-from bot.channels.items import BotReply, Item, Part
+from bot.channels.items import TEXT, BotReply, Item, Part
 from bot.channels.runtime import ChannelRuntime
 from bot.channels.safety_net import case_opened_for, safety_reply
-from bot.channels.turn import MAX_ATTEMPTS, Turn, decide_turn
+from bot.channels.turn import MAX_ATTEMPTS, Turn, channel_verdict, decide_turn
 from bot.content.library import Library
 from bot.outbox.errors import DeliveryError
 from bot.senders import sender_ref
@@ -38,6 +44,8 @@ log = logging.getLogger(__name__)
 
 READY_WAIT = 120.0          # seconds to wait for Rasa's model at start before processing anyway
 PURGE_EVERY = 3600.0
+HOLD_SECONDS = 8.0          # how long a non-urgent event accepted in memory waits for the database
+FLUSH_EVERY = 0.5           # how often events kept in memory are offered to the database
 
 
 class InboxWorker:
@@ -56,7 +64,11 @@ class InboxWorker:
         self._active: dict[str, asyncio.Task] = {}
         self._dirty: set[str] = set()
         self._memory: dict[str, list[Item]] = {}     # events accepted while the database was down
-        self._memory_seen: dict[str, float] = {}
+        self._memory_seen: dict[str, float] = {}     # their keys (against redelivery) and when they came
+        self._memory_urgent: set[str] = set()        # keys of those the rules find urgent
+        self._answered: list[store.Answered] = []    # answered directly, not yet recorded
+        self._answered_keys: dict[str, str] = {}     # their keys → outcome, so a re-claim is not answered again
+        self._flush_lock = asyncio.Lock()
         self._open = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
@@ -69,6 +81,7 @@ class InboxWorker:
         self._tasks.append(asyncio.create_task(self._open_when_ready(), name=f"{self.channel}-ready"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name=f"{self.channel}-heartbeat"))
         self._tasks.append(asyncio.create_task(self._sweeper(), name=f"{self.channel}-sweeper"))
+        self._tasks.append(asyncio.create_task(self._flusher(), name=f"{self.channel}-flusher"))
 
     async def stop(self, grace: float | None = None) -> None:
         """Stop taking work; let running turns finish for `grace` seconds, then cancel them."""
@@ -118,30 +131,81 @@ class InboxWorker:
                 log.exception("inbox sweep failed")
             await asyncio.sleep(self.rt.settings.sweep_interval)
 
+    async def _flusher(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_EVERY)
+            if self._memory or self._answered:
+                await self.flush_memory()
+
     # -- accepting
     async def accept(self, items: list[Item]) -> tuple[int, int]:
         """Record events durably (or in memory if the database is down); returns (new, duplicates)."""
         if not items:
             return 0, 0
-        try:
-            fresh = await self.rt.writer.insert(items, self.ttl)
-        except SQLAlchemyError:
-            log.error("inbox unavailable: processing %d event(s) without durable storage", len(items))
-            fresh = self._accept_in_memory(items)
+        given = len(items)
+        items = [i for i in items if i.key not in self._memory_seen]  # redelivered after an outage
+        fresh: list[Item] = []
+        if items:
+            try:
+                # Events kept in memory go first, so they keep their place before these newer ones.
+                if not await self.flush_memory():
+                    raise _Down()
+                fresh = await self.rt.writer.insert(items, self.ttl)
+            except (SQLAlchemyError, _Down):
+                log.error("inbox unavailable: keeping %d event(s) in memory", len(items))
+                fresh = self._accept_in_memory(items)
         for sender in dict.fromkeys(i.sender_id for i in fresh):
             self.wake(sender)
-        return len(fresh), len(items) - len(fresh)
+        return len(fresh), given - len(fresh)
+
+    async def flush_memory(self) -> bool:
+        """Move the events kept in memory into the inbox; True when nothing is left in memory."""
+        async with self._flush_lock:
+            held = [i for queue in self._memory.values() for i in queue]
+            answered, self._answered = self._answered, []
+            self._memory.clear()
+            try:
+                if held:
+                    await self.rt.writer.insert(held, self.ttl)
+            except SQLAlchemyError:
+                self._restore(held, answered)
+                return False
+            try:
+                if answered:
+                    await self.rt.writer.run(store.record_answered, answered, self.ttl, self.rt.settings.worker_id)
+                    for entry in answered:
+                        self._answered_keys.pop(entry.item.key, None)
+            except SQLAlchemyError:
+                self._answered[:0] = answered
+            if held:
+                log.warning("inbox available again: %d event(s) moved from memory", len(held))
+            for sender in dict.fromkeys(i.sender_id for i in held):
+                self.wake(sender)
+            return not held or not self._memory
+
+    def _restore(self, held: list[Item], answered: list[store.Answered]) -> None:
+        """Put events back in memory ahead of any accepted meanwhile."""
+        self._answered[:0] = answered
+        later = self._memory
+        self._memory = {}
+        for item in held:
+            self._memory.setdefault(item.sender_id, []).append(item)
+        for sender, queue in later.items():
+            self._memory.setdefault(sender, []).extend(queue)
 
     def _accept_in_memory(self, items: list[Item]) -> list[Item]:
         now = time.monotonic()
         ttl = self.ttl.total_seconds()
         for key in [k for k, at in self._memory_seen.items() if now - at > ttl]:
             del self._memory_seen[key]
+            self._memory_urgent.discard(key)
         fresh = []
         for item in items:
             if item.key in self._memory_seen:
                 continue
             self._memory_seen[item.key] = now
+            if item.kind == TEXT and channel_verdict(item.text or "").urgent:
+                self._memory_urgent.add(item.key)
             self._memory.setdefault(item.sender_id, []).append(item)
             fresh.append(item)
         return fresh
@@ -162,6 +226,9 @@ class InboxWorker:
             while not self._stopping:
                 self._dirty.discard(sender_id)
                 item = self._next_memory(sender_id)
+                if item is None and sender_id in self._memory:  # held: the database may be back soon
+                    await asyncio.sleep(FLUSH_EVERY / 2)
+                    continue
                 if item is None:
                     try:
                         item = await self.rt.writer.run(store.claim_next, sender_id, self.rt.settings.worker_id,
@@ -173,6 +240,9 @@ class InboxWorker:
                     if sender_id in self._dirty:
                         continue
                     break
+                if item.row_id is not None and item.key in self._answered_keys:  # answered in an outage
+                    await self._db(store.finish, item.row_id, self._answered_keys[item.key])
+                    continue
                 if item.attempts > MAX_ATTEMPTS + 3 and item.row_id is not None:
                     log.error("giving up on an event that failed %d times (channel=%s sender_ref=%s)",
                               item.attempts, self.channel, sender_ref(sender_id))
@@ -192,13 +262,19 @@ class InboxWorker:
             self._active.pop(sender_id, None)
 
     def _next_memory(self, sender_id: str) -> Item | None:
+        """The sender's event to answer from memory now: an urgent one first, else the oldest once held long enough."""
         queue = self._memory.get(sender_id)
         if not queue:
             return None
-        item = queue.pop(0)
+        due = next((i for i in queue if i.key in self._memory_urgent), None)
+        if due is None and time.monotonic() - self._memory_seen.get(queue[0].key, 0.0) >= HOLD_SECONDS:
+            due = queue[0]
+        if due is None:
+            return None
+        queue.remove(due)
         if not queue:
             del self._memory[sender_id]
-        return item
+        return due
 
     async def process(self, item: Item) -> None:
         """Handle one event completely: hand-off, bot turn or safety net, replies queued in the outbox."""
@@ -206,17 +282,29 @@ class InboxWorker:
         if not turn.parts:  # forwarded, unfollowed, or nothing to say
             await self._finish(item, turn.outcome)
             return
-        if item.row_id is None:  # accepted in memory while the database was down
-            await self._send_direct(item, turn)
+        if item.row_id is not None and await self._store_replies(item, turn):
+            self.rt.dispatcher.poke()
             return
-        try:
-            await self._db(store.store_replies, item, turn.parts, turn.urgent, turn.outcome, required=True)
-        except StoreUnavailable:
-            # The replies cannot be made durable; sending them now beats waiting for the database.
-            await self._send_direct(item, turn)
-            await self._db(store.finish, item.row_id, turn.outcome)
-            return
-        self.rt.dispatcher.poke()
+        # Accepted in memory, or the replies cannot be made durable: sending them now beats waiting longer.
+        sent, failed = await self._send_direct(item, turn)
+        self._note_answered(store.Answered(item, turn.outcome, sent, failed, turn.urgent))
+
+    async def _store_replies(self, item: Item, turn: Turn) -> bool:
+        """Queue the replies and finish the event; an ordinary reply waits up to HOLD_SECONDS for the database."""
+        deadline = time.monotonic() + (0.0 if turn.urgent else HOLD_SECONDS)
+        while True:
+            try:
+                await self._db(store.store_replies, item, turn.parts, turn.urgent, turn.outcome, required=True)
+                return True
+            except StoreUnavailable:
+                if self._stopping or time.monotonic() >= deadline:
+                    return False
+                await asyncio.sleep(FLUSH_EVERY)
+
+    def _note_answered(self, entry: store.Answered) -> None:
+        """Remember an event answered without the database, to record it once the database is back."""
+        self._answered.append(entry)
+        self._answered_keys[entry.item.key] = entry.outcome
 
     async def _turn(self, item: Item) -> Turn:
         """The channel's hook (e.g. answer a button press), then the safety policy."""
@@ -233,16 +321,24 @@ class InboxWorker:
             return BotReply(failed="not ready")
         return await run_assistant(self.on_new_message, item, text, self.rt.settings.bot_timeout)
 
-    async def _send_direct(self, item: Item, turn: Turn) -> None:
-        for text, buttons in turn.parts:
+    async def _send_direct(self, item: Item, turn: Turn) -> tuple[tuple[Part, ...], tuple[Part, ...]]:
+        """Send the parts now, in order; returns (sent, failed)."""
+        sent: list[Part] = []
+        failed: list[Part] = []
+        for part in turn.parts:
+            text, buttons = part
             try:
                 await self.rt.outbound.send_part(item.sender_id, text, buttons=buttons, urgent=turn.urgent)
+                sent.append(part)
             except DeliveryError:
-                pass  # logged and recorded by Outbound
+                failed.append(part)  # logged and recorded by Outbound
+        return tuple(sent), tuple(failed)
 
     async def _finish(self, item: Item, outcome: str) -> None:
         if item.row_id is not None:
             await self._db(store.finish, item.row_id, outcome)
+        else:
+            self._note_answered(store.Answered(item, outcome))
 
     async def _db(self, fn: Callable[..., Any], *args: Any, required: bool = False, write: bool = True) -> Any:
         """Run `fn(engine, *args)` (writes on the writer thread) with a few retries.
@@ -264,6 +360,10 @@ class InboxWorker:
 
 class StoreUnavailable(Exception):
     """The channel tables could not be reached."""
+
+
+class _Down(Exception):
+    """The events kept in memory could not be moved to the inbox, so newer ones must not overtake them."""
 
 
 class _InboxIO:

@@ -9,10 +9,12 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    and_,
     delete,
     func,
     insert,
@@ -24,8 +26,10 @@ from sqlalchemy.engine import Engine
 
 from bot.channels.items import ATTACHMENT, TEXT, Item, Part
 from bot.channels.models import DONE, PENDING, PROCESSING, UNFINISHED, InboxMessage
+from bot.outbox.models import DEAD as OUTBOX_DEAD
 from bot.outbox.models import PENDING as OUTBOX_PENDING
 from bot.outbox.models import PRIORITY_DANGER, PRIORITY_NORMAL, OutboxItem
+from bot.outbox.models import SENT as OUTBOX_SENT
 from bot.outreach.subscriptions import touch_inbound
 from bot.timeutil import aware, utcnow
 
@@ -167,6 +171,58 @@ def store_replies(engine: Engine, item: Item, parts: Sequence[Part], urgent: boo
                 next_attempt_at=now, created_at=now, priority=PRIORITY_DANGER if urgent else PRIORITY_NORMAL))
         conn.execute(update(InboxMessage).where(InboxMessage.id == item.row_id)
                      .values(status=DONE, outcome=outcome, text=None, data=None, done_at=now, lease_until=None))
+
+
+@dataclass(frozen=True)
+class Answered:
+    """An event answered straight from memory while the database was down, and the parts that were sent."""
+
+    item: Item
+    outcome: str
+    sent: tuple[Part, ...] = ()
+    failed: tuple[Part, ...] = ()
+    urgent: bool = False
+
+
+def record_answered(engine: Engine, answered: Sequence[Answered], ttl: timedelta, owner: str) -> None:
+    """Record events answered without the database as done, with their replies as sent (or dead), in one transaction.
+
+    The event's key then guards against a redelivery like any other; the replies' rows (without their
+    text, like any finished reply) keep the record of what the resident was sent. An event already in the
+    inbox (claimed by this worker, or a redelivery still pending) is finished; one another worker holds or
+    finished is left to it.
+    """
+    now = utcnow()
+    with writing(engine) as conn:
+        for entry in answered:
+            item = entry.item
+            values = {"key": item.key, "channel": item.channel, "sender_id": item.sender_id, "kind": item.kind,
+                      "text": None, "data": None, "status": DONE, "outcome": entry.outcome, "attempts": 1,
+                      "received_at": now, "done_at": now, "expires_at": now + ttl}
+            exists = conn.execute(select(InboxMessage.id).where(InboxMessage.key == item.key)).first()
+            if exists is not None:
+                mine = or_(InboxMessage.status == PENDING,
+                           and_(InboxMessage.status == PROCESSING, InboxMessage.owner == owner))
+                if not conn.execute(update(InboxMessage).where(InboxMessage.id == exists.id, mine)
+                                    .values(status=DONE, outcome=entry.outcome, text=None, data=None,
+                                            done_at=now, lease_until=None)).rowcount:
+                    continue
+            else:
+                stmt = _insert_ignore(engine, values)
+                if stmt is None:
+                    conn.execute(insert(InboxMessage).values(**values))
+                elif conn.execute(stmt).rowcount != 1:
+                    continue  # another writer recorded it a moment ago
+            parts = [(OUTBOX_SENT, p) for p in entry.sent] + [(OUTBOX_DEAD, p) for p in entry.failed]
+            for seq, (status, _part) in enumerate(parts):
+                key = f"{BOT_REPLY}:{item.key}:{seq}"
+                if conn.execute(select(OutboxItem.id).where(OutboxItem.dedup_key == key)).first() is not None:
+                    continue
+                conn.execute(insert(OutboxItem).values(
+                    dedup_key=key, kind=BOT_REPLY, lane=reply_lane(item.sender_id), payload="{}", status=status,
+                    attempts=1, next_attempt_at=now, created_at=now, sent_at=now if status == OUTBOX_SENT else None,
+                    last_error=None if status == OUTBOX_SENT else "sent directly: failed",
+                    priority=PRIORITY_DANGER if entry.urgent else PRIORITY_NORMAL))
 
 
 def reply_lane(sender_id: str) -> str:

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.cases.models import CaseEvent
@@ -44,6 +45,7 @@ from bot.timeutil import Clock
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+MARK_RETRIES = (0.2, 0.5, 1.0, 2.0, 4.0, 8.0)  # seconds between tries to record a result
 HEAD_START = 5.0  # seconds a more urgent delivery of a family has before less urgent ones may start
 # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11.
 TIMEOUTS = (asyncio.TimeoutError, TimeoutError)
@@ -231,6 +233,24 @@ class Dispatcher:
             if row.status != PENDING and item.kind in self.forget_payload:
                 row.payload = "{}"
 
+    async def _mark(self, item: Delivery, status: str, error: str | None = None, delay: float = 0.0,
+                    commit: Callable[[Session], None] | None = None) -> None:
+        """Record a delivery's result, retrying through a short database outage.
+
+        If it still cannot be recorded, the row's lease runs out and it is delivered again: for a row that
+        was sent, that is one repeat, which beats losing a row that was not.
+        """
+        for pause in MARK_RETRIES:
+            try:
+                await asyncio.to_thread(self._finish, item, status, error, delay, commit)
+                return
+            except SQLAlchemyError:
+                log.warning("outbox %s #%d: could not record %s (database unavailable); retrying", item.kind,
+                            item.id, status)
+                await asyncio.sleep(pause)
+        log.error("outbox %s #%d: result %s not recorded; the row is retried after its lease", item.kind, item.id,
+                  status)
+
     async def _deliver(self, item: Delivery) -> None:
         family = lane_family(item.lane)
         async with self._slots.setdefault(family, asyncio.Semaphore(self.concurrency)):
@@ -240,24 +260,24 @@ class Dispatcher:
                     raise RetryLater(f"no handler for {item.kind}")
                 commit = await handler(item)
             except Skip as exc:
-                await asyncio.to_thread(self._finish, item, SKIPPED, str(exc))
+                await self._mark(item, SKIPPED, str(exc))
             except GiveUp as exc:
                 log.warning("outbox %s #%d failed for good: %s", item.kind, item.id, exc)
-                await asyncio.to_thread(self._finish, item, DEAD, str(exc))
+                await self._mark(item, DEAD, str(exc))
             except RetryLater as exc:
                 delay = backoff(item.attempts + 1, self.max_backoff, exc.after)
                 log.warning("outbox %s #%d failed (attempt %d), retry in %.1fs: %s", item.kind, item.id,
                             item.attempts + 1, delay, exc)
-                await asyncio.to_thread(self._finish, item, PENDING, str(exc), delay)
+                await self._mark(item, PENDING, str(exc), delay)
                 return
             except Exception as exc:  # any failure is retried, never lost
                 delay = backoff(item.attempts + 1, self.max_backoff)
                 log.warning("outbox %s #%d failed (attempt %d), retry in %.1fs: %s", item.kind, item.id,
                             item.attempts + 1, delay, type(exc).__name__)
-                await asyncio.to_thread(self._finish, item, PENDING, type(exc).__name__, delay)
+                await self._mark(item, PENDING, type(exc).__name__, delay)
                 return
             else:
-                await asyncio.to_thread(self._finish, item, SENT, None, 0.0, commit)
+                await self._mark(item, SENT, None, 0.0, commit)
 
     def _start(self, items: list[Delivery]) -> list[asyncio.Task]:
         started = []

@@ -5,9 +5,12 @@ endpoints-scaled.yml (PostgreSQL tracker store, Redis lock store), the project d
 and Telegram on the fakes. 50 residents write 10 messages each as signed Zalo webhooks, every message to either
 replica (so one conversation's messages alternate between them); ten residents report violence once. Replica 2
 is killed with SIGKILL a third of the way through, and the load generator then redelivers to replica 1 what it
-could not hand over, as Zalo redelivers an unacknowledged webhook. Every message is processed once and answered in
-the order written; a reply part the killed replica had sent but not yet marked sent goes out again (the platform
-cannot tell a repeat), and nothing else repeats. Needs models/current.tar.gz (marked e2e).
+could not hand over, as Zalo redelivers an unacknowledged webhook. At two thirds PostgreSQL is stopped for three
+seconds (every process loses its connections) and started again. Every message is processed once and answered; the
+replies come in the order written, except that a message accepted while the database was down (kept in one
+replica's memory) may trade places with its neighbours; a reply part the killed replica had sent but not yet marked
+sent goes out again (the platform cannot tell a repeat), and nothing else repeats. Needs models/current.tar.gz
+(marked e2e).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 import random
 import secrets
 import signal
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -33,6 +37,7 @@ from tests.fakes.zalo_api import FakeZalo, signed, text_event
 MODEL = ROOT / "models" / "current.tar.gz"
 SENDERS, TURNS, URGENT_SENDERS = 50, 10, 10
 URGENT_TURN = 4
+OUTAGE_SECONDS = 3.0
 QUESTIONS = ["xin chào", "bạo lực gia đình là gì", "chu de nam nay la gi", "số điện thoại tư vấn ở Hà Nội",
              "tháng hành động diễn ra khi nào", "cảm ơn bạn", "bình đẳng giới là gì vậy", "luat phong chong bao luc",
              "làm sao để tố cáo mà không lộ tên", "ok cảm ơn nhiều"]
@@ -49,7 +54,7 @@ def messages(sender: int) -> list[str]:
     return out
 
 
-async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a_sigkill(
+async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a_sigkill_and_a_db_restart(
         tmp_path: Path, pg_url: str, postgres, redis_server) -> None:
     tracker_db = f"trackers_{secrets.token_hex(4)}"
     env = {"DATABASE_URL": pg_url, "TRACKER_DATABASE_URL": postgres.create_database(tracker_db),
@@ -84,10 +89,13 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
 
             killed = asyncio.Event()
             handed = {"total": 0}
+            acked: dict[str, tuple[float, float]] = {}  # message id → (first try, acknowledgement), monotonic
+            outage: dict[str, float] = {}
 
             async def deliver(body: dict, first: int) -> None:
                 raw, headers = signed(body, keys["ZALO_OA_SECRET_KEY"])
                 order = [first, 1 - first]
+                began = time.monotonic()
                 for attempt in range(40):  # Zalo redelivers until it gets a 200
                     url = stack.urls[0] if killed.is_set() else stack.urls[order[attempt % 2]]
                     try:
@@ -95,6 +103,7 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
                                              timeout=aiohttp.ClientTimeout(total=20)) as resp:
                             if resp.status == 200:
                                 handed["total"] += 1
+                                acked[body["message"]["msg_id"]] = (began, time.monotonic())
                                 return
                     except (aiohttp.ClientError, asyncio.TimeoutError):
                         pass
@@ -114,9 +123,24 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
                 os.killpg(replica.pid, signal.SIGKILL)
                 replica.wait(timeout=10)
                 killed.set()
+                await eventually(lambda: handed["total"] >= SENDERS * TURNS * 2 // 3, timeout=300, interval=0.2)
+                outage["stopping"] = time.monotonic()
+                await asyncio.to_thread(postgres.stop)
+                outage["down"] = time.monotonic()
+                await asyncio.sleep(OUTAGE_SECONDS)
+                outage["starting"] = time.monotonic()
+                await asyncio.to_thread(postgres.start)
+                outage["up"] = time.monotonic()
 
             await asyncio.gather(killer(), *(resident(n) for n in range(SENDERS)))
             del procs.procs["rasa-2"]  # dead on purpose; alive() checks the others
+            # The restart happened under load: webhooks were acknowledged while the server was down.
+            while_down = [m for m, (_, at) in acked.items() if outage["down"] < at < outage["starting"]]
+            assert len(while_down) >= 20, len(while_down)
+            # Accepted in a replica's memory (or maybe so: the request overlapped the outage, with a margin for
+            # the pools to reconnect): such a message may trade places with its neighbours.
+            held = {m for m, (began, at) in acked.items() if began < outage["up"] + 2.0 and at > outage["stopping"]}
+            assert handed["total"] - len(held) >= SENDERS * TURNS // 2  # most of the load keeps the strict check
 
             app = create_engine(pg_url, hide_parameters=True)
 
@@ -147,11 +171,14 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
             for row in rows:
                 _, msg_key, _part = row.dedup_key.rsplit(":", 2)
                 per_message[msg_key] += 1
+                if msg_key in held:
+                    continue
                 sender, turn = msg_key.removeprefix("m").split("-")
                 if not order[sender] or order[sender][-1] != int(turn):
                     order[sender].append(int(turn))
             assert len(per_message) == SENDERS * TURNS  # every message answered
-            assert all(order[str(n)] == list(range(TURNS)) for n in range(SENDERS))  # in the order written
+            for n in range(SENDERS):  # in the order written
+                assert order[str(n)] == [t for t in range(TURNS) if f"m{n}-{t}" not in held], n
             sent_to = defaultdict(int)
             for user, _text in zalo.delivered:
                 sent_to[user] += 1
@@ -165,9 +192,14 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
             # delivering, 8 at a time) is the only repetition; without a kill there is none.
             assert sum(sent_to.values()) - len(rows) <= 8
 
-            with app.connect() as conn:
-                cases = conn.execute(text("SELECT id, sender_id FROM cases")).all()
-                cards = conn.execute(text("SELECT case_id, status FROM outbox WHERE kind = 'tg_card'")).all()
+            def cases_and_cards() -> tuple[list, list]:
+                with app.connect() as conn:
+                    return (conn.execute(text("SELECT id, sender_id FROM cases")).all(),
+                            conn.execute(text("SELECT case_id, status FROM outbox WHERE kind = 'tg_card'")).all())
+
+            # A case opened while the database was down waits in the spool until the desk imports it.
+            await eventually(lambda: len(cases_and_cards()[0]) >= URGENT_SENDERS, timeout=60, interval=0.5)
+            cases, cards = cases_and_cards()
             app.dispose()
             assert sorted(c.sender_id for c in cases) == sorted(f"zalo:r{n}" for n in range(URGENT_SENDERS))
             assert sorted(c.case_id for c in cards) == sorted(c.id for c in cases)
