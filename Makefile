@@ -21,7 +21,7 @@ export PYTHONWARNINGS := ignore
 
 TRAIN_INPUTS := config.yml bot/text.py $(shell find domain data content/faq bot/nlu -type f -not -name '*.pyc' 2>/dev/null)
 
-.PHONY: help install run test lint validate train content eval eval-faq bench clean
+.PHONY: help install run run-scaled test lint validate train content eval eval-faq bench clean
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -65,6 +65,11 @@ run: $(MODEL) ## Start Rasa (127.0.0.1:5005), the action server (:5055) and the 
 	@install -d -m 700 var && chmod 700 var
 	@$(PY) scripts/ensure_env.py
 	$(VENV)/bin/honcho start -f Procfile
+
+run-scaled: $(MODEL) ## The scaled layout here: local PostgreSQL and Redis, Rasa with 2 workers (docs/deploy.md)
+	@install -d -m 700 var && chmod 700 var
+	@$(PY) scripts/ensure_env.py
+	$(PY) -m scripts.run_scaled
 
 lint: $(VENV)/.installed ## Static checks
 	$(VENV)/bin/ruff check bot actions tests scripts

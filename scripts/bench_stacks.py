@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,17 +20,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scripts.local_servers import Postgres, Redis, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv" / "bin" / "rasa"
 PYTHON = ROOT / ".venv" / "bin" / "python"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_seconds(pid: int) -> float:
@@ -203,9 +197,7 @@ def stop_profiles(spies: list[subprocess.Popen]) -> None:
 
 
 def start_scaled_servers(tmp: Path) -> tuple[dict[str, str], Any, dict[str, int]]:
-    """PostgreSQL and Redis on loopback (tests/servers.py): the project's settings, a stopper, their pids."""
-    from tests.servers import Postgres, Redis
-
+    """PostgreSQL and Redis on loopback (scripts/local_servers.py): the project's settings, a stopper, their pids."""
     # PostgreSQL's own directory: as root the cluster runs as `postgres`, which cannot enter the private tmp.
     pg_home = Path(tempfile.mkdtemp(prefix="bench-pg-"))
     (tmp / "redis").mkdir()

@@ -31,6 +31,7 @@ from bot.cases.handoff import forward_resident_message, human_owner
 from bot.channels import store
 from bot.channels.collector import Handler, run_assistant
 from bot.channels.items import TEXT, BotReply, Item, Part
+from bot.channels.memory import OutageMemory
 from bot.channels.runtime import ChannelRuntime
 from bot.channels.safety_net import case_opened_for, safety_reply
 from bot.channels.turn import MAX_ATTEMPTS, Turn, channel_verdict, decide_turn
@@ -63,11 +64,8 @@ class InboxWorker:
         self._sem = asyncio.Semaphore(s.concurrency)
         self._active: dict[str, asyncio.Task] = {}
         self._dirty: set[str] = set()
-        self._memory: dict[str, list[Item]] = {}     # events accepted while the database was down
-        self._memory_seen: dict[str, float] = {}     # their keys (against redelivery) and when they came
-        self._memory_urgent: set[str] = set()        # keys of those the rules find urgent
-        self._answered: list[store.Answered] = []    # answered directly, not yet recorded
-        self._answered_keys: dict[str, str] = {}     # their keys → outcome, so a re-claim is not answered again
+        self._memory = OutageMemory(self.ttl.total_seconds(),
+                                    lambda i: i.kind == TEXT and channel_verdict(i.text or "").urgent)
         self._flush_lock = asyncio.Lock()
         self._open = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
@@ -134,7 +132,7 @@ class InboxWorker:
     async def _flusher(self) -> None:
         while True:
             await asyncio.sleep(FLUSH_EVERY)
-            if self._memory or self._answered:
+            if self._memory:
                 await self.flush_memory()
 
     # -- accepting
@@ -143,7 +141,7 @@ class InboxWorker:
         if not items:
             return 0, 0
         given = len(items)
-        items = [i for i in items if i.key not in self._memory_seen]  # redelivered after an outage
+        items = [i for i in items if i.key not in self._memory.seen]  # redelivered after an outage
         fresh: list[Item] = []
         if items:
             try:
@@ -153,7 +151,7 @@ class InboxWorker:
                 fresh = await self.rt.writer.insert(items, self.ttl)
             except (SQLAlchemyError, _Down):
                 log.error("inbox unavailable: keeping %d event(s) in memory", len(items))
-                fresh = self._accept_in_memory(items)
+                fresh = self._memory.add(items)
         for sender in dict.fromkeys(i.sender_id for i in fresh):
             self.wake(sender)
         return len(fresh), given - len(fresh)
@@ -161,54 +159,24 @@ class InboxWorker:
     async def flush_memory(self) -> bool:
         """Move the events kept in memory into the inbox; True when nothing is left in memory."""
         async with self._flush_lock:
-            held = [i for queue in self._memory.values() for i in queue]
-            answered, self._answered = self._answered, []
-            self._memory.clear()
+            held, answered = self._memory.take()
             try:
                 if held:
                     await self.rt.writer.insert(held, self.ttl)
             except SQLAlchemyError:
-                self._restore(held, answered)
+                self._memory.restore(held, answered)
                 return False
             try:
                 if answered:
                     await self.rt.writer.run(store.record_answered, answered, self.ttl, self.rt.settings.worker_id)
-                    for entry in answered:
-                        self._answered_keys.pop(entry.item.key, None)
+                    self._memory.recorded(answered)
             except SQLAlchemyError:
-                self._answered[:0] = answered
+                self._memory.restore([], answered)
             if held:
                 log.warning("inbox available again: %d event(s) moved from memory", len(held))
             for sender in dict.fromkeys(i.sender_id for i in held):
                 self.wake(sender)
-            return not held or not self._memory
-
-    def _restore(self, held: list[Item], answered: list[store.Answered]) -> None:
-        """Put events back in memory ahead of any accepted meanwhile."""
-        self._answered[:0] = answered
-        later = self._memory
-        self._memory = {}
-        for item in held:
-            self._memory.setdefault(item.sender_id, []).append(item)
-        for sender, queue in later.items():
-            self._memory.setdefault(sender, []).extend(queue)
-
-    def _accept_in_memory(self, items: list[Item]) -> list[Item]:
-        now = time.monotonic()
-        ttl = self.ttl.total_seconds()
-        for key in [k for k, at in self._memory_seen.items() if now - at > ttl]:
-            del self._memory_seen[key]
-            self._memory_urgent.discard(key)
-        fresh = []
-        for item in items:
-            if item.key in self._memory_seen:
-                continue
-            self._memory_seen[item.key] = now
-            if item.kind == TEXT and channel_verdict(item.text or "").urgent:
-                self._memory_urgent.add(item.key)
-            self._memory.setdefault(item.sender_id, []).append(item)
-            fresh.append(item)
-        return fresh
+            return not held or not self._memory.queues
 
     # -- processing
     def wake(self, sender_id: str) -> None:
@@ -225,8 +193,8 @@ class InboxWorker:
             await self._open.wait()
             while not self._stopping:
                 self._dirty.discard(sender_id)
-                item = self._next_memory(sender_id)
-                if item is None and sender_id in self._memory:  # held: the database may be back soon
+                item = self._memory.next_due(sender_id, HOLD_SECONDS)
+                if item is None and self._memory.holds(sender_id):  # held: the database may be back soon
                     await asyncio.sleep(FLUSH_EVERY / 2)
                     continue
                 if item is None:
@@ -240,8 +208,8 @@ class InboxWorker:
                     if sender_id in self._dirty:
                         continue
                     break
-                if item.row_id is not None and item.key in self._answered_keys:  # answered in an outage
-                    await self._db(store.finish, item.row_id, self._answered_keys[item.key])
+                if item.row_id is not None and item.key in self._memory.answered_keys:  # answered in an outage
+                    await self._db(store.finish, item.row_id, self._memory.answered_keys[item.key])
                     continue
                 if item.attempts > MAX_ATTEMPTS + 3 and item.row_id is not None:
                     log.error("giving up on an event that failed %d times (channel=%s sender_ref=%s)",
@@ -261,21 +229,6 @@ class InboxWorker:
         finally:
             self._active.pop(sender_id, None)
 
-    def _next_memory(self, sender_id: str) -> Item | None:
-        """The sender's event to answer from memory now: an urgent one first, else the oldest once held long enough."""
-        queue = self._memory.get(sender_id)
-        if not queue:
-            return None
-        due = next((i for i in queue if i.key in self._memory_urgent), None)
-        if due is None and time.monotonic() - self._memory_seen.get(queue[0].key, 0.0) >= HOLD_SECONDS:
-            due = queue[0]
-        if due is None:
-            return None
-        queue.remove(due)
-        if not queue:
-            del self._memory[sender_id]
-        return due
-
     async def process(self, item: Item) -> None:
         """Handle one event completely: hand-off, bot turn or safety net, replies queued in the outbox."""
         turn = await self._turn(item)
@@ -287,7 +240,7 @@ class InboxWorker:
             return
         # Accepted in memory, or the replies cannot be made durable: sending them now beats waiting longer.
         sent, failed = await self._send_direct(item, turn)
-        self._note_answered(store.Answered(item, turn.outcome, sent, failed, turn.urgent))
+        self._memory.note_answered(store.Answered(item, turn.outcome, sent, failed, turn.urgent))
 
     async def _store_replies(self, item: Item, turn: Turn) -> bool:
         """Queue the replies and finish the event; an ordinary reply waits up to HOLD_SECONDS for the database."""
@@ -300,11 +253,6 @@ class InboxWorker:
                 if self._stopping or time.monotonic() >= deadline:
                     return False
                 await asyncio.sleep(FLUSH_EVERY)
-
-    def _note_answered(self, entry: store.Answered) -> None:
-        """Remember an event answered without the database, to record it once the database is back."""
-        self._answered.append(entry)
-        self._answered_keys[entry.item.key] = entry.outcome
 
     async def _turn(self, item: Item) -> Turn:
         """The channel's hook (e.g. answer a button press), then the safety policy."""
@@ -338,7 +286,7 @@ class InboxWorker:
         if item.row_id is not None:
             await self._db(store.finish, item.row_id, outcome)
         else:
-            self._note_answered(store.Answered(item, outcome))
+            self._memory.note_answered(store.Answered(item, outcome))
 
     async def _db(self, fn: Callable[..., Any], *args: Any, required: bool = False, write: bool = True) -> Any:
         """Run `fn(engine, *args)` (writes on the writer thread) with a few retries.

@@ -1,6 +1,6 @@
 """Two Rasa replicas (with their channel workers) on real PostgreSQL and Redis: nothing lost, nothing twice, in order.
 
-The scaled layout of docs/deploy.md on one machine: the action server and the desk once, Rasa twice on
+The scaled layout of docs/deploy.md on one machine: the desk once, the action server with two workers, Rasa twice on
 endpoints-scaled.yml (PostgreSQL tracker store, Redis lock store), the project database on PostgreSQL, Zalo
 and Telegram on the fakes. 50 residents write 10 messages each as signed Zalo webhooks, every message to either
 replica (so one conversation's messages alternate between them); ten residents report violence once. Replica 2
@@ -62,7 +62,8 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
            "TRACKER_DB_PORT": str(postgres.port), "TRACKER_DB_NAME": tracker_db, "TRACKER_DB_USER": "bot",
            "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port),
            # A dead replica's claims and conversation locks expire quickly here (defaults: 30 s and 60 s).
-           "CHANNEL_LEASE_SECONDS": "5", "TICKET_LOCK_LIFETIME": "10"}
+           "CHANNEL_LEASE_SECONDS": "5", "TICKET_LOCK_LIFETIME": "10",
+           "ACTION_SERVER_SANIC_WORKERS": "2"}  # the action server replicated too: two workers on one address
     tg = FakeTelegram(token=f"{random.randint(10**8, 10**9)}:REPLICAS")
     zalo = FakeZalo(app_id="replica-app", app_secret="replica-secret")
     await tg.start()
