@@ -82,7 +82,7 @@ class Postgres:
         import sqlalchemy
 
         engine = sqlalchemy.create_engine(f"postgresql://bot@127.0.0.1:{self.port}/postgres",
-                                          isolation_level="AUTOCOMMIT")
+                                          isolation_level="AUTOCOMMIT", hide_parameters=True)
         with engine.connect() as conn:
             conn.execute(sqlalchemy.text("CREATE DATABASE app"))
         engine.dispose()
@@ -129,7 +129,8 @@ class Postgres:
 
         while True:  # the port opens before the database accepts sessions
             try:
-                engine = sqlalchemy.create_engine(f"postgresql://bot@127.0.0.1:{self.port}/postgres")
+                engine = sqlalchemy.create_engine(f"postgresql://bot@127.0.0.1:{self.port}/postgres",
+                                                  hide_parameters=True)
                 with engine.connect():
                     pass
                 engine.dispose()

@@ -49,7 +49,7 @@ def rasa_argv(argv: Sequence[str], environ: Mapping[str, str]) -> list[str]:
     if not any(arg == "--interface" or arg.startswith("--interface=") or arg == "-i" for arg in argv):
         args += ["--interface", bind_host("RASA")]
     if token:
-        args += ["--auth-token", token]
+        args.append(f"--auth-token={token}")  # one word: a generated token may begin with "-"
     return args
 
 

@@ -49,8 +49,17 @@ def test_rasa_gets_loopback_and_the_token_inside_the_process() -> None:
     args = rasa_argv(["--enable-api", "--port", "5005"], {"RASA_AUTH_TOKEN": "tok-123"})
     assert args[:2] == ["rasa", "run"]
     assert args[args.index("--interface") + 1] == "127.0.0.1"
-    assert args[args.index("--auth-token") + 1] == "tok-123"
+    assert "--auth-token=tok-123" in args
     assert rasa_argv(["--interface", "10.1.1.1"], {})[-2:] == ["--interface", "10.1.1.1"]
+
+
+def test_a_token_that_begins_with_a_dash_reaches_rasa_intact() -> None:
+    # secrets.token_urlsafe() begins with "-" once in 64 tokens; as a separate word argparse took it for an option.
+    from rasa.__main__ import create_argument_parser
+
+    args = rasa_argv(["--enable-api", "--port", "5005"], {"RASA_AUTH_TOKEN": "-Xy_token"})
+    parsed = create_argument_parser().parse_args(args[1:])
+    assert parsed.auth_token == "-Xy_token"
 
 
 @pytest.mark.parametrize("argv, environ", [
