@@ -17,7 +17,7 @@ TEENCODE: dict[str, str] = {
     "bn": "ban", "ng": "nguoi", "ngta": "nguoi ta", "nc": "nuoc",
     "tui": "toi", "t": "toi", "tao": "toi",
     "ntn": "nhu the nao", "bik": "biet",
-    "nhiu": "nhieu", "bh": "bao gio", "bjo": "bao gio", "h": "gio", "r": "roi", "rùi": "roi",
+    "nhiu": "nhieu", "bh": "bao gio", "bjo": "bao gio", "h": "gio", "r": "roi",
     "rui": "roi", "wa": "qua", "qa": "qua", "ms": "moi", "mn": "moi nguoi", "ad": "admin",
     "oke": "ok", "okie": "ok", "uk": "u", "uhm": "u", "um": "u", "uh": "u",
     "ns": "noi", "nt": "nhan tin", "sdt": "so dien thoai",
@@ -27,6 +27,13 @@ TEENCODE: dict[str, str] = {
     "khum": "khong", "hum": "khong", "hnay": "hom nay", "hqua": "hom qua", "mng": "moi nguoi",
     "pk": "phai khong", "bme": "bo me", "nyc": "nguoi yeu cu", "ny": "nguoi yeu", "gd": "gia dinh",
 }
+
+# Shorthand residents type with its accents (keys lower-case NFC): expanded like TEENCODE.
+ACCENTED_TEENCODE: dict[str, str] = {
+    "hông": "khong", "hổng": "khong", "hôk": "khong", "khôg": "khong", "đc": "duoc", "đk": "duoc", "rùi": "roi",
+    "zậy": "vay", "dzậy": "vay", "zị": "vay", "dzị": "vay",
+}
+_EDGE_PUNCT_RE = re.compile(r"^[^\w]+|[^\w]+$")
 
 # The longest resident message the system keeps: webhooks, REST and cases cut text to this many characters.
 MAX_MESSAGE_CHARS = 4000
@@ -56,12 +63,26 @@ def has_diacritics(text: str) -> bool:
 
 
 def normalize(text: str) -> str:
-    """Fold accents, strip markup, squash repeats and expand teencode, for matching."""
+    """Fold accents, strip markup, squash repeats and expand teencode, for matching.
+
+    Teencode expands only in words typed without accents: folded, "hẻm" (alley), "tụi" (they), "ạ" and "à"
+    (particles) would read as "hem", "tui", "a", the shorthand for "không", "tôi", "anh". A few shorthands
+    typed with their accents ("hông", "đc") are in ACCENTED_TEENCODE.
+    """
     text = _TAG_RE.sub(" ", text or "")
-    folded = fold(text)
-    folded = _NON_WORD_RE.sub(" ", folded)
-    folded = _REPEAT_RE.sub(lambda m: m.group(1) * (2 if m.group(1) in _DOUBLE_OK else 1), folded)
-    words = [TEENCODE.get(w, w) for w in folded.split()]
+    words: list[str] = []
+    for chunk in text.split():
+        lowered = unicodedata.normalize("NFC", chunk.lower())
+        folded = fold(chunk)
+        accented = folded != lowered
+        folded = _NON_WORD_RE.sub(" ", folded)
+        folded = _REPEAT_RE.sub(lambda m: m.group(1) * (2 if m.group(1) in _DOUBLE_OK else 1), folded)
+        if not accented:
+            words.extend(TEENCODE.get(w, w) for w in folded.split())
+        elif (short := ACCENTED_TEENCODE.get(_EDGE_PUNCT_RE.sub("", lowered))) is not None:
+            words.append(short)
+        else:
+            words.extend(folded.split())
     return _SPACE_RE.sub(" ", " ".join(words)).strip()
 
 

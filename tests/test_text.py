@@ -42,3 +42,14 @@ def test_mask_pii_hides_phones_and_emails() -> None:
 
 def test_mask_pii_leaves_short_codes() -> None:
     assert mask_pii("gọi 113 hoặc 111") == "gọi 113 hoặc 111"
+
+
+@pytest.mark.parametrize(("typed", "expected"), [
+    ("trong hẻm có người đang đánh vợ", "trong hem co nguoi dang danh vo"),  # an alley, not "không"
+    ("tụi nó đánh bạn tôi", "tui no danh ban toi"),                          # "they", not "tôi"
+    ("dạ vâng ạ", "da vang a"),                                              # a particle, not "anh"
+    ("e hông biết, ck e đc về chưa", "em khong biet chong em duoc ve chua"),  # accented shorthand still expands
+    ("hem biet tui di dau", "khong biet toi di dau"),                         # unaccented shorthand as before
+])
+def test_teencode_expands_only_where_it_was_typed_as_teencode(typed: str, expected: str) -> None:
+    assert normalize(typed) == expected

@@ -28,6 +28,12 @@ CASES = [
     ("trưởng phòng hay xoa vai em trong phòng họp", NEEDS_SUPPORT),
     ("ông nội tôi thời chiến bị đánh đập trong tù, ông hay kể lại", NONE),
     ("lỡ mai mốt chồng em đánh em thì em gọi số nào", NONE),
+    # Found by the data writer of wave 4 (2026-12-03): "đánh mấy" folds like "đánh máy" (typing).
+    ("cô giữ trẻ đang đánh mấy bé ở nhóm trẻ gần nhà", DANGER_NOW),
+    ("ổng say về đánh mấy cái vô mặt tui", NEEDS_SUPPORT),
+    ("tôi đang học đánh máy văn bản", NONE),
+    ("trang tin địa phương vừa đăng vụ chồng đánh vợ nhập viện", NONE),
+    ("bà ngoại kể hồi con gái bị ông cố đánh hoài", NONE),
 ]
 
 

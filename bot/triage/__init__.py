@@ -16,7 +16,7 @@ from bot.text import normalize
 from bot.triage.context import Context, read
 from bot.triage.english import assess_english
 from bot.triage.harms import DANH as _DANH
-from bot.triage.harms import HARM_RULES
+from bot.triage.harms import HARM_RULES, TYPING
 from bot.triage.harms import NEG as _NEG
 from bot.triage.levels import DANGER_NOW, LEVEL_RANK, NEEDS_SUPPORT, NONE, URGENT_INTENT, TriageResult
 from bot.triage.matchers import _AnyOf, _Gate, _Then, match_rules
@@ -171,7 +171,7 @@ _CONCRETE = re.compile(
 
 # Idioms with hurt words that are never urgent.
 _IDIOMS = re.compile(
-    r"\b(?:danh gia|danh rang|danh thue|danh bai|danh dau|danh so|danh cau long|danh bong|danh may|danh chu|"
+    r"\b(?:danh gia|danh rang|danh thue|danh bai|danh dau|danh so|danh cau long|danh bong|danh " + TYPING + r"|danh chu|"
     r"danh thuc|danh lua|danh vong|(?<!bi )danh tieng|danh co tuong|danh co vua|danh dan|danh son|danh phan|danh giay|"
     r"danh van|danh trong(?! (?:luc|khi|nha|phong|dem|xe|lop|truong|hem|ngo|bep)\b)|"
     r"danh ca(?! (?:nha|ngay|dem|me|con|vo|chong|toi|em|minh|gia|hai|ba|tuan|thang|lu|nguoi|xom|lang|phong|lop|truong)\b)|danh golf|danh tennis|danh bi a|danh bida|giet thoi gian|chet cuoi|cuoi chet|met muon chet|doi muon chet|"

@@ -15,7 +15,7 @@ from bot.text import fold, normalize
 # Long ago, or over: "hồi xưa", "10 năm trước", "hồi nhỏ", "đã mất", "đã ly hôn", "giờ thì ổn".
 _PAST = re.compile(
     r"\b(?:hoi xua|ngay xua|thuo xua|xua kia|ngay truoc(?! mat| cua| nha| cong| khi| do| mat)|tu lau|lau lam roi|hoi nho|luc nho|hoi be|luc be|khi con nho|"
-    r"hoi con nho|khi con be|hoi con be|tuoi tho|hoi do|luc do|thoi do|khi do|dao do|thoi con gai|hoi sinh vien|thoi sinh vien|hoi di hoc|"
+    r"hoi con nho|khi con be|hoi con be|tuoi tho|hoi do|luc do|thoi do|khi do|dao do|thoi con gai|hoi con gai|hoi sinh vien|thoi sinh vien|hoi di hoc|"
     r"(?:\d+|mot|hai|ba|bon|nam|sau|bay|tam|chin|muoi|may|vai|nhieu|hang|mot vai) (?:chuc )?nam (?:ve )?truoc|"
     r"cach day (?:\w+ ){1,2}nam|may chuc nam|vai chuc nam|hang chuc nam|"
     r"da (?:mat|qua doi|chet|khuat|ly hon|ly di|ly than|roi khoi|thoat)(?! ngu| tien| viec| het| niem| kha| lien| dien| mat| tich| ngon| cong| nhieu| may| con)|"
@@ -58,7 +58,7 @@ _MODALITY = re.compile(
     r"\b(?:thong ke|khao sat|so lieu|ty le|ti le|phan tram|theo bao cao|bao cao (?:cua|cho thay)|nghien cuu|bai luan|"
     r"bai van|tieu luan|luan van|thuyet trinh|de tai|bai tap|bai viet|viet bai|dua tin|tin tuc|ban tin|doc bao|"
     r"tren bao|bao dien tu|bai bao|thoi su|vu an|phien toa|phong su|nghe dai|tren dai|dai phat thanh|bao chi|"
-    r"bao dua tin|bao viet)\b")
+    r"bao dua tin|bao viet|trang tin|bao dang|len bao|vua dang (?:vu|tin|bai|clip)|tin (?:dia phuong|thoi su))\b")
 # "nếu…", "giả sử…" at the start, or an explicit supposition anywhere.
 _HYPOTHETICAL = re.compile(
     r"^(?:(?:xin |cho (?:em|toi|minh|chau|con|hoi) )?hoi (?:la |ve )?|(?:cho|xin) (?:em|toi|minh) hoi )?"
