@@ -34,6 +34,10 @@ CASES = [
     ("tôi đang học đánh máy văn bản", NONE),
     ("trang tin địa phương vừa đăng vụ chồng đánh vợ nhập viện", NONE),
     ("bà ngoại kể hồi con gái bị ông cố đánh hoài", NONE),
+    # Someone being hit now by a named person, and the writer asks whom to call: a case, not a question back.
+    ("hàng xóm đang bị chồng đánh ngoài đường, tôi nên gọi số nào", DANGER_NOW),
+    ("đang bị ck đập ngoài đường, gọi số nào giờ", DANGER_NOW),
+    ("khi đang bị chồng đánh thì nên gọi số nào", NONE),
 ]
 
 

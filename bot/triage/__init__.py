@@ -166,7 +166,10 @@ _CONCRETE = re.compile(
     r"\b(?:chong|vo|bo|me|ba|cha|nguoi yeu|ban trai|con|chau|chi|em|anh|ban|hang xom)(?: gai| trai)? (?:toi|em|minh|cua toi|cua em|cua minh)\b|"
     r"(?=\b(?:toi|em|minh|con|chau|tao) )(?<!tre )(?<!phu nu va tre )\b(?:toi|em|minh|con|chau|tao) (?:dang |da |vua |lai |hay |thuong |bi )|\b(?:nha|cua) (?:toi|em|minh)\b|"
     r"\b(?:hom qua|toi qua|sang nay|hom nay|luc nay|tuan truoc|thang truoc|moi ngay|suot ngay|nhieu lan|ngay nao cung)\b|"
-    r"\bnha chong\b|\b(?:bat|ep|cam|khong cho) (?:toi|em|minh|tui)\b"
+    r"\bnha chong\b|\b(?:bat|ep|cam|khong cho) (?:toi|em|minh|tui)\b|"
+    # Someone named by who hurts them, now: "(chị tôi / hàng xóm) đang bị chồng đánh", not "khi đang bị…".
+    r"(?<!khi )(?<!neu )(?<!lo )(?<!nguoi )(?<!ai )(?<!phu nu )(?<!nan nhan )\bdang bi (?:chong|vo|bo|me|cha|bo duong|me ke|me chong|bo chong|"
+    r"nguoi yeu|ban trai|chong cu|nguoi yeu cu|ong ay|anh ay|han|thang do|ong chong)\b"
 )
 
 # Idioms with hurt words that are never urgent.
