@@ -38,6 +38,10 @@ CASES = [
     ("hàng xóm đang bị chồng đánh ngoài đường, tôi nên gọi số nào", DANGER_NOW),
     ("đang bị ck đập ngoài đường, gọi số nào giờ", DANGER_NOW),
     ("khi đang bị chồng đánh thì nên gọi số nào", NONE),
+    ("con hàng xóm đang bị quất thắt lưng", DANGER_NOW),  # folded, "quat" is also a fan: the belt decides
+    ("hắn đang đứng đợi trước cửa nhà em, em sợ lắm", NEEDS_SUPPORT),
+    ("người yêu cũ ngày nào cũng đứng trước cổng công ty em", NEEDS_SUPPORT),
+    ("anh ấy đứng chờ trước cổng trường để đón em", NONE),
 ]
 
 

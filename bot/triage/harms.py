@@ -74,7 +74,9 @@ _MARRY = (r"\b(?:ga (?:di|cho|chong|con|em|chau|no|ban)|tao hon|an hoi|dam hoi|d
 _UNGATED: list[tuple[str, str, re.Pattern[str] | _AnyOf | _Then]] = [
     ("người khác đang bị tấn công", DANGER_NOW, re.compile(
         r"(?=\bdang bi )" + NEG + r"\bdang bi (?:\w+ ){1,4}?(?:" + _HIT_NOW + r")\b|"
-        r"\bdang (?:\w+ ){0,3}?(?:" + DANH + r"|quat|vut) (?:\w+ ){0,2}?bang (?:that lung|roi|gay|cay|day|ghe|chai|gach|dao)\b")),
+        r"\bdang (?:\w+ ){0,3}?(?:" + DANH + r"|quat|vut) (?:\w+ ){0,2}?bang (?:that lung|roi|gay|cay|day|ghe|chai|gach|dao)\b|"
+        # "đang bị quất thắt lưng": the belt without "bằng"
+        r"\bdang (?:\w+ ){0,3}?(?:" + DANH + r"|quat|vut) (?:\w+ ){0,2}?(?:that lung|day dien|day thung|cay roi|roi may)\b")),
     # Screams heard while someone is being hit ("đang bị đánh, tiếng la cứu").
     ("người khác đang bị tấn công", DANGER_NOW, either_order(
         r"\bdang bi (?:\w+ ){0,4}?(?:danh|quat|dap|dam|chem|hanh hung)\b",
@@ -103,7 +105,11 @@ _UNGATED: list[tuple[str, str, re.Pattern[str] | _AnyOf | _Then]] = [
         r"\b(?:dang(?! ky| ki)|tung|phat tan|chia se|bi lo|bi dang|bi tung|cong khai) (?:\w+ ){0,3}?(?:dia chi|so dien thoai|"
         r"thong tin ca nhan|thong tin|cccd|can cuoc|noi lam viec|cho lam)(?: \w+){0,6} (?:cua )?(?:toi|em|minh)\b|"
         r"\b(?:bam theo|bam duoi|rinh rap|dung rinh|rinh (?:truoc|ngoai|o|ben|nha|toi|em|minh)) ?(?:toi|em|minh|con|chi)?\b|"
-        r"\bchan duong (?:toi|em|minh)\b|\bdoxx?\b|\bboc phot dia chi\b")),
+        r"\bchan duong (?:toi|em|minh)\b|\bdoxx?\b|\bboc phot dia chi\b|"
+        # someone waiting or lurking outside the writer's home or work: "hắn đang đứng đợi trước cửa nhà em"
+        r"\b(?:han|ong ta|anh ta|thang do|ga do|nguoi yeu cu|chong cu|ban trai cu|vo cu|ke la|nguoi la)"
+        r"(?: \w+){0,2} (?:dang |cu |hay |lai |ngay nao cung )?(?:dung|ngoi|doi|cho|lang vang|quanh quan)(?: \w+){0,2} "
+        r"(?:truoc|ngoai|o|duoi) (?:cua|cong|nha|ngo|hem|cho lam|cong ty|truong)(?: \w+){0,2} (?:toi|em|minh|tui)\b")),
     ("bạo lực vì là LGBT", NEEDS_SUPPORT, _AnyOf(
         either_order(_FAMILY_HURT, r"\bvi (?:\w+ ){0,2}?(?:la |bi )?(?:nguoi )?" + _LGBT + r"\b"),
         re.compile(r"\b(?:ep|bat|buoc|dua|doa|dan|cho) (?:\w+ ){0,3}?(?:di )?(?:chua|tri|dieu tri|tri lieu|chuyen doi)"
@@ -142,7 +148,7 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
         "khong thi", "neu khong", "bang khong", "ko thi"),
     "theo dõi/rình rập, lộ thông tin cá nhân": (
         "dinh vi", "dia chi", "so dien thoai", "thong tin", "cccd", "can cuoc", "noi lam viec", "cho lam", "bam ",
-        "rinh", "chan duong", "dox", "boc phot"),
+        "rinh", "chan duong", "dox", "boc phot", "truoc ", "ngoai ", "duoi ", " o "),
     "bạo lực vì là LGBT": ("gay", "les", "dong tinh", "song tinh", "chuyen gioi", "lgbt", "bede", "pede", "bach hop",
                            "trans"),
     "người cao tuổi bị con cháu ngược đãi": ("con ", "chau "),
