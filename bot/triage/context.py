@@ -58,7 +58,7 @@ _MODALITY = re.compile(
     r"\b(?:thong ke|khao sat|so lieu|ty le|ti le|phan tram|theo bao cao|bao cao (?:cua|cho thay)|nghien cuu|bai luan|"
     r"bai van|tieu luan|luan van|thuyet trinh|de tai|bai tap|bai viet|viet bai|dua tin|tin tuc|ban tin|doc bao|"
     r"tren bao|bao dien tu|bai bao|thoi su|vu an|phien toa|phong su|nghe dai|tren dai|dai phat thanh|bao chi|"
-    r"bao dua tin|bao viet|trang tin|bao dang|len bao|vua dang (?:vu|tin|bai|clip)|tin (?:dia phuong|thoi su))\b")
+    r"bao dua tin|bao viet|trang tin|len bao|tin (?:dia phuong|thoi su))\b")
 # "nếu…", "giả sử…" at the start, or an explicit supposition anywhere.
 _HYPOTHETICAL = re.compile(
     r"^(?:(?:xin |cho (?:em|toi|minh|chau|con|hoi) )?hoi (?:la |ve )?|(?:cho|xin) (?:em|toi|minh) hoi )?"
