@@ -32,6 +32,7 @@ CASES = [
     ("cô giữ trẻ đang đánh mấy bé ở nhóm trẻ gần nhà", DANGER_NOW),
     ("ổng say về đánh mấy cái vô mặt tui", NEEDS_SUPPORT),
     ("tôi đang học đánh máy văn bản", NONE),
+    ("em đánh máy rồi, gửi chị file nhé", NONE),
     ("trang tin địa phương vừa đăng vụ chồng đánh vợ nhập viện", NONE),
     ("bà ngoại kể hồi con gái bị ông cố đánh hoài", NONE),
     # Someone being hit now by a named person, and the writer asks whom to call: a case, not a question back.

@@ -17,7 +17,7 @@ from bot.triage.matchers import _AnyOf, _Gate, _Then, either_order
 # "đánh" and its idioms: "đánh giá", "đánh răng", "đánh đàn" are not hitting.
 # "đánh máy" (typing) folds like "đánh mấy bé/cái/lần" (hitting a few children, a few blows): typing only
 # when no person or count word follows.
-TYPING = r"may(?! (?:be|dua|chau|con|tre|em|nguoi|thang|phat|cai|lan|bat|cu|tat|roi|hom|bua|ngay)\b)"
+TYPING = r"may(?! (?:be|dua|chau|con|tre|em|nguoi|thang|phat|cai|lan|bat|cu|tat|hom|bua|ngay)\b)"  # not "roi": "rồi"
 DANH = (r"danh(?! (?:gia|rang|thue|bai|dau|so|cau|bong|" + TYPING + r"|chu|thuc|lua|vong|mat|tien|rieng|du kich|co tuong|"
         r"co vua|co caro|co ca ro|dan|son|phan|giay|van|golf|tennis|bi a|bida|dien|luoi|con quay)\b)"
         r"(?! tieng\b(?<!bi danh tieng))"  # "danh tiếng" is a reputation; "bị đánh, tiếng…" lost its comma
