@@ -165,6 +165,9 @@ class InboxWorker:
                     await self.rt.writer.insert(held, self.ttl)
             except SQLAlchemyError:
                 self._memory.restore(held, answered)
+                # A sender's drain may have found the memory empty meanwhile and stopped: start it again.
+                for sender in dict.fromkeys(i.sender_id for i in held):
+                    self.wake(sender)
                 return False
             try:
                 if answered:

@@ -109,9 +109,11 @@ async def test_a_short_outage_holds_questions_answers_danger_at_once_and_loses_n
         await stack.stop()
 
 
+@pytest.mark.parametrize("flush_every", [inbox.FLUSH_EVERY, 0.01])  # 0.01: flushes keep racing the drain
 async def test_a_long_outage_answers_a_held_question_directly_and_records_it_later(
-        zalo, http, engine, library, outage, monkeypatch) -> None:
+        zalo, http, engine, library, outage, monkeypatch, flush_every) -> None:
     monkeypatch.setattr(inbox, "HOLD_SECONDS", 0.5)
+    monkeypatch.setattr(inbox, "FLUSH_EVERY", flush_every)
     stack = await start_stack(ZaloInput, engine, library, channel_env(zalo=zalo), http, FakeBot())
     try:
         outage.down = True

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import signal
 import time
 from collections import defaultdict
@@ -33,6 +32,7 @@ from scripts.bench_stacks import ROOT, start_project
 from tests.desk.helpers import eventually
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo, signed, text_event
+from tests.scaled.helpers import scaled_env, wait_up
 
 MODEL = ROOT / "models" / "current.tar.gz"
 SENDERS, TURNS, URGENT_SENDERS = 50, 10, 10
@@ -56,11 +56,7 @@ def messages(sender: int) -> list[str]:
 
 async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a_sigkill_and_a_db_restart(
         tmp_path: Path, pg_url: str, postgres, redis_server) -> None:
-    tracker_db = f"trackers_{secrets.token_hex(4)}"
-    env = {"DATABASE_URL": pg_url, "TRACKER_DATABASE_URL": postgres.create_database(tracker_db),
-           "RASA_ENDPOINTS": "endpoints-scaled.yml", "TRACKER_DB_HOST": "127.0.0.1",
-           "TRACKER_DB_PORT": str(postgres.port), "TRACKER_DB_NAME": tracker_db, "TRACKER_DB_USER": "bot",
-           "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port),
+    env = {**scaled_env(pg_url, postgres, redis_server),
            # A dead replica's claims and conversation locks expire quickly here (defaults: 30 s and 60 s).
            "CHANNEL_LEASE_SECONDS": "5", "TICKET_LOCK_LIFETIME": "10",
            "ACTION_SERVER_SANIC_WORKERS": "2"}  # the action server replicated too: two workers on one address
@@ -73,20 +69,7 @@ async def test_two_replicas_lose_nothing_repeat_nothing_and_keep_order_through_a
     procs = stack.procs
     try:
         async with aiohttp.ClientSession() as http:
-            for url in stack.urls:
-                async def up(url: str = url) -> bool:
-                    procs.alive()
-                    try:
-                        async with http.get(f"{url}/webhooks/zalo/") as resp:
-                            return resp.status == 200
-                    except aiohttp.ClientError:
-                        return False
-                for _ in range(600):
-                    if await up():
-                        break
-                    await asyncio.sleep(0.5)
-                else:
-                    raise AssertionError(f"{url} did not start")
+            await wait_up(http, stack, "/webhooks/zalo/")
 
             killed = asyncio.Event()
             handed = {"total": 0}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import secrets
 from collections import defaultdict
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from tests.fakes.graph_api import payload as graph_payload
 from tests.fakes.graph_api import text_event as graph_text_event
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.zalo_api import FakeZalo
+from tests.scaled.helpers import scaled_env, wait_up
 
 MODEL = ROOT / "models" / "current.tar.gz"
 PER_CHANNEL, TURNS, URGENT_PER_CHANNEL, URGENT_TURN = 10, 6, 3, 2
@@ -50,7 +50,6 @@ def messages(n: int) -> list[str]:
 
 async def test_messenger_and_telegram_residents_on_two_replicas_each_answered_once_in_order(
         tmp_path: Path, pg_url: str, postgres, redis_server) -> None:
-    tracker_db = f"trackers_{secrets.token_hex(4)}"
     tg = FakeTelegram(token=f"{random.randint(10**8, 10**9)}:DESK")
     resident_token = f"{random.randint(10**8, 10**9)}:RESIDENTS"
     tg.other_tokens.add(resident_token)
@@ -58,10 +57,7 @@ async def test_messenger_and_telegram_residents_on_two_replicas_each_answered_on
     zalo = FakeZalo(app_id="replica-app", app_secret="replica-secret")
     for server in (tg, graph, zalo):
         await server.start()
-    env = {"DATABASE_URL": pg_url, "TRACKER_DATABASE_URL": postgres.create_database(tracker_db),
-           "RASA_ENDPOINTS": "endpoints-scaled.yml", "TRACKER_DB_HOST": "127.0.0.1",
-           "TRACKER_DB_PORT": str(postgres.port), "TRACKER_DB_NAME": tracker_db, "TRACKER_DB_USER": "bot",
-           "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port),
+    env = {**scaled_env(pg_url, postgres, redis_server),
            "FB_VERIFY_TOKEN": "replica-verify", "FB_APP_SECRET": FB_SECRET, "FB_PAGE_ACCESS_TOKEN": "PAGE-REPLICAS",
            "FB_GRAPH_BASE_URL": graph.base_url, "FB_GRAPH_VERSION": graph.version,
            "TELEGRAM_RESIDENT_BOT_TOKEN": resident_token, "TELEGRAM_RESIDENT_WEBHOOK_SECRET": TG_SECRET}
@@ -71,17 +67,8 @@ async def test_messenger_and_telegram_residents_on_two_replicas_each_answered_on
     update_ids = iter(range(500000, 600000))
     try:
         async with aiohttp.ClientSession() as http:
-            for url in stack.urls:
-                async def up(url: str = url) -> bool:
-                    procs.alive()
-                    try:
-                        async with http.get(f"{url}/webhooks/messenger/webhook",
-                                            params={"hub.mode": "subscribe", "hub.verify_token": "replica-verify",
-                                                    "hub.challenge": "ok"}) as resp:
-                            return resp.status == 200
-                    except aiohttp.ClientError:
-                        return False
-                await eventually(up, timeout=300, interval=0.5)
+            await wait_up(http, stack, "/webhooks/messenger/webhook",
+                          {"hub.mode": "subscribe", "hub.verify_token": "replica-verify", "hub.challenge": "ok"})
 
             async def post(replica: int, channel: str, raw: bytes, headers: dict[str, str]) -> None:
                 for _ in range(20):
