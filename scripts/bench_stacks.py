@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scripts.local_servers import Postgres, Redis, free_port
+from scripts.local_servers import Postgres, Redis, free_port, scaled_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv" / "bin" / "rasa"
@@ -204,14 +204,11 @@ def start_scaled_servers(tmp: Path) -> tuple[dict[str, str], Any, dict[str, int]
     pg, redis = Postgres(pg_home), Redis(tmp / "redis")
     pg.init()
     redis.start()
-    tracker_url = pg.create_database("trackers")
+    pg.create_database("trackers")
 
     def stop() -> None:
         redis.stop()
         pg.stop()
         shutil.rmtree(pg_home, ignore_errors=True)
 
-    return {"DATABASE_URL": pg.url, "TRACKER_DATABASE_URL": tracker_url, "RASA_ENDPOINTS": "endpoints-scaled.yml",
-            "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(pg.port), "TRACKER_DB_NAME": "trackers",
-            "TRACKER_DB_USER": "bot", "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(redis.port)}, stop, {"postgres": pg.proc.pid, "redis": redis.proc.pid}
+    return scaled_settings(pg, "trackers", redis.port), stop, {"postgres": pg.proc.pid, "redis": redis.proc.pid}

@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import sqlalchemy
+import sqlalchemy.exc
+
 
 def free_port() -> int:
     """A free TCP port on 127.0.0.1."""
@@ -79,8 +82,6 @@ class Postgres:
                                        "-E", "UTF8", "--no-locale"]),
                        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.start()
-        import sqlalchemy
-
         engine = sqlalchemy.create_engine(f"postgresql://bot@127.0.0.1:{self.port}/postgres",
                                           isolation_level="AUTOCOMMIT", hide_parameters=True)
         with engine.connect() as conn:
@@ -93,8 +94,6 @@ class Postgres:
             self.init()
         else:
             self.start()
-        import sqlalchemy
-
         admin = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
         with admin.connect() as conn:
             have = set(conn.execute(sqlalchemy.text("SELECT datname FROM pg_database")).scalars())
@@ -105,8 +104,6 @@ class Postgres:
 
     def create_database(self, name: str) -> str:
         """A new empty database on this server; its SQLAlchemy URL."""
-        import sqlalchemy
-
         admin = sqlalchemy.create_engine(self.url, isolation_level="AUTOCOMMIT", hide_parameters=True)
         with admin.connect() as conn:
             conn.execute(sqlalchemy.text(f"CREATE DATABASE {name}"))
@@ -125,8 +122,6 @@ class Postgres:
                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         wait_port(self.port, 60, self.proc, log)
         deadline = time.monotonic() + 30
-        import sqlalchemy
-
         while True:  # the port opens before the database accepts sessions
             try:
                 engine = sqlalchemy.create_engine(f"postgresql://bot@127.0.0.1:{self.port}/postgres",
@@ -179,3 +174,12 @@ class Redis:
             self.proc.terminate()
             self.proc.wait(timeout=20)
         self.proc = None
+
+
+def scaled_settings(pg: Postgres, tracker_db: str, redis_port: int, app_db: str = "app") -> dict[str, str]:
+    """The settings that select the scaled layout (docs/deploy.md): both databases on `pg`, the lock store on Redis."""
+    base = pg.url.rsplit("/", 1)[0]
+    return {"DATABASE_URL": f"{base}/{app_db}", "TRACKER_DATABASE_URL": f"{base}/{tracker_db}",
+            "RASA_ENDPOINTS": "endpoints-scaled.yml", "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(pg.port),
+            "TRACKER_DB_NAME": tracker_db, "TRACKER_DB_USER": "bot", "TRACKER_DB_PASSWORD": "",
+            "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_port)}

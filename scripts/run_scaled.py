@@ -3,8 +3,8 @@
 Starts a local PostgreSQL (the project's database and Rasa's trackers) and Redis (Rasa's lock store) from
 Debian's packages on loopback, keeping PostgreSQL's data between runs, then runs the Procfile with
 `RASA_ENDPOINTS=endpoints-scaled.yml`, `SANIC_WORKERS` Rasa workers on one address (default 2) and as many
-action server workers. Stopping it
-(Ctrl-C) stops the Procfile's processes, then the two servers. Every service listens on 127.0.0.1 only.
+action server workers. Stopping it (Ctrl-C) stops the Procfile's processes, then the two servers. Every service
+listens on 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.local_servers import Postgres, Redis
+from scripts.local_servers import Postgres, Redis, scaled_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_PORT, REDIS_PORT = 55432, 56379
@@ -33,16 +33,6 @@ def data_dir() -> Path:
     # var/ is private to its owner (0700); PostgreSQL runs as `postgres` when we are root.
     tag = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
     return Path("/var/tmp") / f"gbv-bot-scaled-{tag}"
-
-
-def scaled_env(pg: Postgres, redis: Redis, workers: int) -> dict[str, str]:
-    """The settings that select the scaled layout (docs/deploy.md)."""
-    return {"DATABASE_URL": pg.url, "TRACKER_DATABASE_URL": pg.url.rsplit("/", 1)[0] + "/trackers",
-            "RASA_ENDPOINTS": "endpoints-scaled.yml", "SANIC_WORKERS": str(workers),
-            "ACTION_SERVER_SANIC_WORKERS": str(workers),
-            "TRACKER_DB_HOST": "127.0.0.1", "TRACKER_DB_PORT": str(pg.port), "TRACKER_DB_NAME": "trackers",
-            "TRACKER_DB_USER": "bot", "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": str(redis.port)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     pg.ensure(databases=("trackers",))
     try:
         redis.start()
-        env = {**os.environ, **scaled_env(pg, redis, args.workers)}
+        env = {**os.environ, **scaled_settings(pg, "trackers", redis.port),
+               "SANIC_WORKERS": str(args.workers), "ACTION_SERVER_SANIC_WORKERS": str(args.workers)}
         print(f"PostgreSQL on 127.0.0.1:{pg.port} (data in {home / 'postgres'}), Redis on 127.0.0.1:{redis.port}, "
               f"{args.workers} Rasa workers", flush=True)
         procfile = subprocess.Popen([str(ROOT / ".venv" / "bin" / "honcho"), "start", "-f", "Procfile", "-e", args.env_file],

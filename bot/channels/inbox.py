@@ -142,14 +142,15 @@ class InboxWorker:
             return 0, 0
         given = len(items)
         items = [i for i in items if i.key not in self._memory.seen]  # redelivered after an outage
-        fresh: list[Item] = []
+        fresh: list[Item] | None = [] if not items else None
         if items:
             try:
                 # Events kept in memory go first, so they keep their place before these newer ones.
-                if not await self.flush_memory():
-                    raise _Down()
-                fresh = await self.rt.writer.insert(items, self.ttl)
-            except (SQLAlchemyError, _Down):
+                if not self._memory or await self.flush_memory():
+                    fresh = await self.rt.writer.insert(items, self.ttl)
+            except SQLAlchemyError:
+                pass
+            if fresh is None:
                 log.error("inbox unavailable: keeping %d event(s) in memory", len(items))
                 fresh = self._memory.add(items)
         for sender in dict.fromkeys(i.sender_id for i in fresh):
@@ -311,10 +312,6 @@ class InboxWorker:
 
 class StoreUnavailable(Exception):
     """The channel tables could not be reached."""
-
-
-class _Down(Exception):
-    """The events kept in memory could not be moved to the inbox, so newer ones must not overtake them."""
 
 
 class _InboxIO:

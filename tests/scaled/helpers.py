@@ -7,16 +7,15 @@ from typing import Any
 
 import aiohttp
 
+from scripts.local_servers import scaled_settings
 from tests.desk.helpers import eventually
 
 
 def scaled_env(pg_url: str, postgres: Any, redis_server: Any) -> dict[str, str]:
-    """Settings for `start_project`: the project database, a new tracker database on the same server, Redis."""
+    """Settings for `start_project`: the test's project database, a new tracker database on the same server, Redis."""
     tracker_db = f"trackers_{secrets.token_hex(4)}"
-    return {"DATABASE_URL": pg_url, "TRACKER_DATABASE_URL": postgres.create_database(tracker_db),
-            "RASA_ENDPOINTS": "endpoints-scaled.yml", "TRACKER_DB_HOST": "127.0.0.1",
-            "TRACKER_DB_PORT": str(postgres.port), "TRACKER_DB_NAME": tracker_db, "TRACKER_DB_USER": "bot",
-            "TRACKER_DB_PASSWORD": "", "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis_server.port)}
+    postgres.create_database(tracker_db)
+    return scaled_settings(postgres, tracker_db, redis_server.port, app_db=pg_url.rsplit("/", 1)[1])
 
 
 async def wait_up(http: aiohttp.ClientSession, stack: Any, path: str, params: dict[str, str] | None = None) -> None:
