@@ -15,17 +15,12 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
+from scripts.local_servers import free_port
 from tests.conftest import ROOT
 
 MODEL = ROOT / "models" / "current.tar.gz"
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not MODEL.exists(), reason="no trained model: run `make train`")]
 NUMBERS = ("113", "115", "111", "1900969680")  # no province named: the national 24/7 line (issue 9)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait(url: str, seconds: float = 180) -> None:
@@ -55,7 +50,7 @@ def stack(tmp_path_factory):
     """Start the three services exactly as the Procfile says (each line through a shell, like honcho), with a
     temporary database, tracker store and var/; the environment is what `make run` exports plus `.env`."""
     tmp = tmp_path_factory.mktemp("stack")
-    rasa_port, action_port, desk_port = _free_port(), _free_port(), _free_port()
+    rasa_port, action_port, desk_port = free_port(), free_port(), free_port()
     hosts = ("BIND_HOST", "RASA_HOST", "ACTION_HOST", "DESK_HOST")
     env = {**{k: v for k, v in os.environ.items() if k not in hosts},
            "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite:///{tmp / 'app.db'}",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from bot.channels.zalo import ZaloInput
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
 from bot.text import has_diacritics
+from scripts.local_servers import free_port
 from tests.channels.harness import (
     FB_APP_SECRET,
     TG_SECRET,
@@ -51,12 +51,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def assistant(tmp_path_factory) -> AsyncIterator[dict]:
     """The action server (subprocess) and the trained agent, sharing a temporary database."""
@@ -68,7 +62,7 @@ async def assistant(tmp_path_factory) -> AsyncIterator[dict]:
     db_url = f"sqlite:///{tmp / 'app.db'}"
     engine = make_engine(db_url)
     init_db(engine)
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": db_url, "APP_VAR_DIR": str(tmp),
            "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"}
     log = await asyncio.to_thread(open, tmp / "actions.log", "wb")  # closed in the finally below

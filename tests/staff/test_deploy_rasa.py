@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -14,18 +13,13 @@ import pytest
 import requests
 
 from bot.staff.deploy import RasaAPI, deploy_model
+from scripts.local_servers import free_port
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA = ROOT / ".venv" / "bin" / "rasa"
 TOKEN = "slow-test-token"  # a throw-away token for the loopback server, not a secret
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -52,7 +46,7 @@ def server(models: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[s
     """`rasa run --enable-api --auth-token` with the model in service, on a free loopback port."""
     tmp = tmp_path_factory.mktemp("rasa")
     (tmp / "credentials.yml").write_text("rest:\n", encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     log = (tmp / "rasa.log").open("w")
     proc = subprocess.Popen([str(RASA), "run", "--enable-api", "--auth-token", TOKEN, "--port", str(port),
                              "--interface", "127.0.0.1", "--model", str(models / "previous.tar.gz"),
