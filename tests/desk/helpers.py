@@ -7,7 +7,6 @@ import functools
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from bot.desk.settings import DeskSettings
 from bot.outbox.errors import DeliveryError, RetryLater
 from bot.runtime import Runtime, fixed_runtime
 from bot.timeutil import ManualClock, SystemClock, utcnow
+from scripts.local_servers import free_port
 from tests.fakes.telegram_api import FakeTelegram
 
 COUNSELORS = -1001
@@ -36,13 +36,6 @@ SUPERVISORS = -2002
 API_TOKEN = "test-api-token"
 SECRET = "test-session-secret-0123456789"
 PASSWORD = "mat-khau-rat-dai-2026"
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def open_case(engine: Engine, sender: str = "rest-user-1", urgency: str = "danger_now",

@@ -18,7 +18,8 @@ from bot.cases.models import RESOLVED
 from bot.cases.store import CaseStore
 from bot.db.engine import make_engine
 from bot.db.schema import init_db
-from tests.desk.helpers import COUNSELORS, ROOT, DeskProcess, eventually, free_port
+from scripts.local_servers import free_port
+from tests.desk.helpers import COUNSELORS, ROOT, DeskProcess, eventually
 from tests.fakes.telegram_api import FakeTelegram
 
 MODEL = ROOT / "models" / "current.tar.gz"
